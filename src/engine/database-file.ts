@@ -1,0 +1,163 @@
+/**
+ * One *.edb file: its header (both copies) and its pages, with every read
+ * verified. No caching here; page-cache.ts sits above.
+ */
+import { randomBytes } from 'node:crypto';
+import { JetError, fromFsError } from '../errors.js';
+import {
+  BKINFO_NONE, DB_STATE_JUST_CREATED, chooseDbHeader, encodeDbHeader, type DbHeader,
+} from '../format/db-header.js';
+import { LGPOS_ZERO, type Lgpos } from '../format/lgpos.js';
+import { checkPage, describePageCheck, pageOffset } from '../format/page.js';
+import type { FileHandle, FileSystem } from '../io/file-system.js';
+
+/** The file grows by at least this many pages at a time (an extent). */
+export const EXTENT_PAGES = 256;
+
+export function newSignature(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export interface CreateOptions {
+  pageSize: number;
+  logSignature: string;
+  lgposAttach: Lgpos;
+  dbSignature?: string;
+}
+
+export class DatabaseFile {
+  /** The header as last read or written. */
+  header: DbHeader;
+  /** Pages the file has room for (its size in pages, minus the two header pages). */
+  private capacity: number;
+
+  private constructor(readonly path: string, private readonly fh: FileHandle, header: DbHeader, capacity: number) {
+    this.header = header;
+    this.capacity = capacity;
+  }
+
+  get pageSize(): number { return this.header.pageSize; }
+
+  static async create(io: FileSystem, path: string, o: CreateOptions): Promise<DatabaseFile> {
+    const now = Date.now();
+    const header: DbHeader = {
+      pageSize: o.pageSize, seq: 0, dbtime: 0, dbSignature: o.dbSignature ?? newSignature(), logSignature: o.logSignature,
+      state: DB_STATE_JUST_CREATED, pageCount: 0, lgposConsistent: LGPOS_ZERO, timeConsistent: 0,
+      lgposAttach: o.lgposAttach, timeAttach: now, bkinfoFullPrev: BKINFO_NONE, bkinfoIncPrev: BKINFO_NONE,
+      bkinfoFullCur: BKINFO_NONE, genMinRequired: o.lgposAttach.gen, timeCreate: now,
+    };
+    let fh: FileHandle;
+    try {
+      fh = await io.open(path, 'wx');
+    } catch (e) {
+      throw fromFsError(e, `creating database ${path}`);
+    }
+    const db = new DatabaseFile(path, fh, header, 0);
+    try {
+      await db.writeHeader(header);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+    return db;
+  }
+
+  static async open(io: FileSystem, path: string, mode: 'r' | 'r+' = 'r+'): Promise<DatabaseFile> {
+    let fh: FileHandle;
+    try {
+      fh = await io.open(path, mode);
+    } catch (e) {
+      throw fromFsError(e, `opening database ${path}`);
+    }
+    try {
+      // The page size is in the header; read generously, then cut.
+      const head = Buffer.alloc(2 * 32768);
+      const n = await fh.read(head, 0, head.length, 0);
+      const pageSize = n >= 16 ? head.readUInt32LE(12) : 0;
+      const validSize = pageSize >= 4096 && pageSize <= 32768 && (pageSize & (pageSize - 1)) === 0;
+      const size = validSize ? pageSize : 4096;
+      const choice = chooseDbHeader(head.subarray(0, Math.min(n, size)), head.subarray(size, Math.min(n, 2 * size)));
+      if (!choice.ok) throw new JetError('JET_errDatabaseCorrupted', `database ${path}: no valid header (${choice.reason})`);
+      const bytes = await fh.size();
+      const capacity = Math.max(0, Math.floor(bytes / choice.header.pageSize) - 2);
+      return new DatabaseFile(path, fh, choice.header, capacity);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw fromFsError(e, `reading database header of ${path}`);
+    }
+  }
+
+  /**
+   * Write both header copies: shadow (page 1) first and synced, then page 0 and
+   * synced. A crash tears at most one; the reader takes the valid newer one.
+   */
+  async writeHeader(h: DbHeader): Promise<void> {
+    const next = { ...h, seq: this.header.seq + 1 };
+    const page = encodeDbHeader(next);
+    try {
+      await this.fh.write(page, 0, page.length, next.pageSize);
+      await this.fh.datasync();
+      await this.fh.write(page, 0, page.length, 0);
+      await this.fh.datasync();
+    } catch (e) {
+      throw fromFsError(e, `writing database header of ${this.path}`);
+    }
+    this.header = next;
+  }
+
+  /**
+   * Read and verify page `pgno`. A page past the end of the file, or all
+   * zeros, comes back zero-filled with initialized = false. Anything that
+   * fails its checksum or names another page number is JET_errReadVerifyFailure.
+   */
+  async readPage(pgno: number, into?: Buffer): Promise<{ page: Buffer; initialized: boolean }> {
+    const page = into ?? Buffer.allocUnsafe(this.pageSize);
+    await this.readRaw(pgno, page);
+    const check = checkPage(page, pgno);
+    if (!check.ok) {
+      throw new JetError('JET_errReadVerifyFailure', `database ${this.path} page ${pgno}: ${describePageCheck(check)}`);
+    }
+    return { page, initialized: check.initialized };
+  }
+
+  /** Read page bytes without verifying them (zero-filled past the end of the file). */
+  async readRaw(pgno: number, into: Buffer): Promise<void> {
+    if (!Number.isInteger(pgno) || pgno < 1) throw new JetError('JET_errInvalidParameter', `bad page number ${pgno}`);
+    let n: number;
+    try {
+      n = await this.fh.read(into, 0, this.pageSize, pageOffset(pgno, this.pageSize));
+    } catch (e) {
+      throw fromFsError(e, `reading database ${this.path} page ${pgno}`);
+    }
+    if (n < this.pageSize) into.fill(0, n, this.pageSize);
+  }
+
+  /** Write sealed pages. The file grows in extents, never one page at a time. */
+  async writePages(pages: { pgno: number; page: Buffer }[]): Promise<void> {
+    let highest = 0;
+    for (const p of pages) highest = Math.max(highest, p.pgno);
+    try {
+      if (highest > this.capacity) {
+        const grow = Math.max(EXTENT_PAGES, Math.ceil(this.capacity / 8));
+        const capacity = Math.max(highest, this.capacity + grow);
+        await this.fh.truncate(pageOffset(capacity + 1, this.pageSize));
+        this.capacity = capacity;
+      }
+      for (const p of pages) await this.fh.write(p.page, 0, this.pageSize, pageOffset(p.pgno, this.pageSize));
+    } catch (e) {
+      throw fromFsError(e, `writing database ${this.path}`);
+    }
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.fh.datasync();
+    } catch (e) {
+      throw fromFsError(e, `syncing database ${this.path}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * A database attached to a running instance: its file plus the in-memory
+ * counters the engine hands out (dbtime, page count).
+ *
+ * Pages are read through the instance's cache and always show committed
+ * state. Changing pages takes a Transaction (transaction.ts).
+ */
+import { JetError } from '../errors.js';
+import type { DatabaseFile } from './database-file.js';
+import type { Frame } from './page-cache.js';
+
+/** What a Database needs from its instance. */
+export interface PageSource {
+  readCommitted(db: Database, pgno: number): Promise<Frame>;
+  assertUsable(): void;
+}
+
+export class Database {
+  /** Highest dbtime handed out; every committed page change takes the next one. */
+  dbtime: number;
+  /** Highest page number in use (committed). */
+  pageCount: number;
+  /** False once the instance has closed it. */
+  open = true;
+  /**
+   * Bumped before and after the checkpoint writes pages of this file. A cache
+   * miss that read from disk while it changed may hold a stale image and reads again.
+   */
+  writeEpoch = 0;
+
+  constructor(
+    /** File name relative to the instance directory, e.g. 'main.edb'. */
+    readonly name: string,
+    /** Small integer naming the database inside log records. */
+    readonly dbid: number,
+    readonly file: DatabaseFile,
+    private readonly source: PageSource,
+  ) {
+    this.dbtime = file.header.dbtime;
+    this.pageCount = file.header.pageCount;
+  }
+
+  get pageSize(): number { return this.file.pageSize; }
+  get path(): string { return this.file.path; }
+  get signature(): string { return this.file.header.dbSignature; }
+
+  assertOpen(): void {
+    this.source.assertUsable();
+    if (!this.open) throw new JetError('JET_errInvalidParameter', `database ${this.name} is closed`);
+  }
+
+  /**
+   * The committed image of page `pgno` (1 ..). Pages past the end, or never
+   * written, come back zero-filled with initialized = false. The buffer is
+   * shared with the cache: do not modify it.
+   */
+  async readPage(pgno: number): Promise<{ page: Buffer; initialized: boolean }> {
+    this.assertOpen();
+    if (!Number.isInteger(pgno) || pgno < 1 || pgno > 0xffffffff) {
+      throw new JetError('JET_errInvalidParameter', `database ${this.name}: bad page number ${String(pgno)}`);
+    }
+    const f = await this.source.readCommitted(this, pgno);
+    return { page: f.page, initialized: f.initialized };
+  }
+}

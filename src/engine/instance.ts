@@ -1,0 +1,434 @@
+/**
+ * An instance: one directory of databases, their log and checkpoint, owned by
+ * one process (ESE's JetInit .. JetTerm).
+ *
+ * States (InstanceState):
+ *   initializing --open done--> running --close()--> terminating --> closed
+ *   running --stopService()--> stopped --close()--> ...
+ *   running --log write failure--> unavailable --close()--> closed (databases stay dirty)
+ *   restoring is reserved for restore.
+ * Every operation checks the state first and fails with the matching JetError.
+ *
+ * CONCURRENCY NOTES
+ * - Writers: one transaction at a time, FIFO (`writerTail`). The slot is
+ *   released when the commit's records are appended, before the log flush.
+ * - Attach: openDatabase calls are serialized (`attachTail`).
+ * - Log: LogWriter owns its flush loop; see log-writer.ts.
+ * - Checkpoint: one at a time; see checkpointer.ts.
+ * - Log pins: a pinned generation and everything after it survive both
+ *   circular deletion and truncateLogs() until the pin is released.
+ */
+import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
+import { JetError, fromFsError } from '../errors.js';
+import { DB_STATE_CLEAN_SHUTDOWN, DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
+import { REC_ATTACH, REC_TERM, encodeAttach } from '../format/log-record.js';
+import { LGPOS_ZERO, type Lgpos } from '../format/lgpos.js';
+import { writeCheckpointFile } from './checkpoint-file.js';
+import { Checkpointer } from './checkpointer.js';
+import { Database } from './database.js';
+import { DatabaseFile, newSignature } from './database-file.js';
+import { InstanceLock } from './instance-lock.js';
+import { logDirOf, startLog } from './instance-startup.js';
+import { archivedPath, listLogs } from './log-files.js';
+import { LogWriter, type RecordToAppend } from './log-writer.js';
+import { PageCache, type Frame } from './page-cache.js';
+import { resolveParams, type InstanceParams, type ResolvedParams } from './params.js';
+import type { RecoveryStats } from './recovery.js';
+import { Transaction, type CommitOptions, type TxHost } from './transaction.js';
+
+export type InstanceState = 'initializing' | 'running' | 'terminating' | 'stopped' | 'unavailable' | 'restoring' | 'closed';
+
+export interface LogInfo {
+  logSignature: string;
+  checkpoint: Lgpos;
+  /** Where the next record goes. */
+  tip: Lgpos;
+  /** Everything before this is durable. */
+  durable: Lgpos;
+  currentGeneration: number;
+  /** Lowest generation still on disk. */
+  lowestGeneration: number;
+}
+
+export interface InstanceEvent {
+  type: 'roll' | 'checkpoint' | 'truncate' | 'checkpoint-failed' | 'fatal' | 'recovered';
+  [detail: string]: unknown;
+}
+
+const MAX_LOG_BACKLOG = 16 * 1024 * 1024;
+
+export class Instance extends EventEmitter {
+  readonly params: ResolvedParams;
+  private stateNow: InstanceState = 'initializing';
+  private fatal: JetError | null = null;
+  log: LogWriter | null = null;
+  readonly cache: PageCache;
+  logSignature = '';
+  private checkpointLgpos: Lgpos = LGPOS_ZERO;
+  private readonly checkpointer: Checkpointer;
+  private readonly dbs = new Map<number, Database>();
+  private writerTail: Promise<void> = Promise.resolve();
+  private attachTail: Promise<unknown> = Promise.resolve();
+  private readonly pins = new Map<number, number>();
+  private nextPin = 1;
+  private txid = 0;
+  /** What crash recovery did at open, or null when the instance was new or logging is off. */
+  recovery: RecoveryStats | null = null;
+
+  private constructor(params: ResolvedParams, private readonly lock: InstanceLock) {
+    super();
+    this.params = params;
+    this.cache = new PageCache(params.cacheSizePages);
+    this.checkpointer = new Checkpointer(this);
+  }
+
+  /** Open (and recover, if it was not shut down cleanly) the instance in `dir`. */
+  static async open(dir: string, params: InstanceParams = {}): Promise<Instance> {
+    const p = resolveParams(dir, params);
+    for (const d of new Set([p.dir, p.systemPath, p.logFilePath])) await ensureDir(p, d);
+    const lock = await InstanceLock.acquire(p.io, p.dir);
+    const inst = new Instance(p, lock);
+    try {
+      if (p.recovery) {
+        const s = await startLog(p);
+        inst.logSignature = s.logSignature;
+        inst.checkpointLgpos = s.checkpoint;
+        inst.recovery = s.recovery;
+        inst.log = new LogWriter({
+          dir: logDirOf(p), logFileSize: p.logFileSize, pageSize: p.pageSize, logSignature: s.logSignature,
+          gen: s.gen, file: s.file, off: s.off, currentFileSize: s.fileSize, timeCreate: s.timeCreate,
+          attached: () => [...inst.dbs.values()].map((d) => ({ dbid: d.dbid, dbSignature: d.signature, name: d.name })),
+          onRolled: (gen) => inst.rolled(gen), onFatal: (e) => inst.becomeUnavailable(e),
+          lazyFlushDelayMs: p.lazyFlushDelayMs,
+        });
+        if (s.recovery) inst.emitEvent({ type: 'recovered', ...s.recovery });
+      }
+      inst.stateNow = 'running';
+      return inst;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  get state(): InstanceState { return this.stateNow; }
+
+  /** Throws the JetError that matches the state, unless running. */
+  assertUsable(): void {
+    switch (this.stateNow) {
+      case 'running': return;
+      case 'initializing': throw new JetError('JET_errNotInitialized', `instance ${this.params.dir} is still initializing`);
+      case 'terminating': throw new JetError('JET_errTermInProgress', `instance ${this.params.dir} is shutting down`);
+      case 'stopped': throw new JetError('JET_errClientRequestToStopJetService', `instance ${this.params.dir} was stopped`);
+      case 'unavailable':
+        throw new JetError('JET_errInstanceUnavailable', `instance ${this.params.dir} is unusable after a fatal error: ${this.fatal?.message ?? ''}`, { cause: this.fatal });
+      case 'restoring': throw new JetError('JET_errRestoreInProgress', `instance ${this.params.dir} is being restored`);
+      case 'closed': throw new JetError('JET_errNotInitialized', `instance ${this.params.dir} is closed`);
+    }
+  }
+
+  // ---- databases ------------------------------------------------------------
+
+  /** Attach a database in the instance directory, creating it if asked. Attaching twice gives the same handle. */
+  openDatabase(name: string, options: { create?: boolean } = {}): Promise<Database> {
+    const run = this.attachTail.then(() => this.attach(name, options.create ?? false));
+    this.attachTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async attach(name: string, create: boolean): Promise<Database> {
+    this.assertUsable();
+    checkDbName(name);
+    for (const d of this.dbs.values()) if (d.name === name) return d;
+    const file = path.join(this.params.dir, name);
+    const exists = await this.params.io.exists(file);
+    if (!exists && !create) throw new JetError('JET_errFileNotFound', `database ${file} does not exist`);
+    let dbid = 1;
+    while (this.dbs.has(dbid)) dbid++;
+    if (dbid > 0xffff) throw new JetError('JET_errInvalidParameter', 'too many attached databases');
+    const log = this.log;
+    const f = exists
+      ? await DatabaseFile.open(this.params.io, file)
+      : await DatabaseFile.create(this.params.io, file, { pageSize: this.params.pageSize, logSignature: this.logSignature, lgposAttach: log?.tip ?? LGPOS_ZERO });
+    try {
+      if (f.pageSize !== this.params.pageSize) {
+        throw new JetError('JET_errPageSizeMismatch', `database ${file} has ${f.pageSize}-byte pages; the instance uses ${this.params.pageSize}`);
+      }
+      if (f.header.state === DB_STATE_DIRTY_SHUTDOWN) {
+        throw new JetError('JET_errDatabaseDirtyShutdown',
+          `database ${file} was not shut down cleanly and this instance's log cannot recover it`);
+      }
+      // The ATTACH record is durable before the header says dirty: a crash in
+      // between leaves a clean database the log knows, never a dirty one it does not.
+      let at = LGPOS_ZERO;
+      if (log) {
+        at = log.tip;
+        log.append([{ type: REC_ATTACH, payload: encodeAttach({ dbid, create: !exists, pageSize: f.pageSize, dbSignature: f.header.dbSignature, name }) }]);
+        await log.flush();
+      }
+      await f.writeHeader({
+        ...f.header, state: DB_STATE_DIRTY_SHUTDOWN, logSignature: this.logSignature || f.header.logSignature,
+        lgposAttach: at, timeAttach: Date.now(), genMinRequired: this.checkpointLgpos.gen,
+      });
+    } catch (e) {
+      await f.close().catch(() => undefined);
+      throw e;
+    }
+    const db = new Database(name, dbid, f, this);
+    this.dbs.set(dbid, db);
+    return db;
+  }
+
+  databases(): Database[] {
+    return [...this.dbs.values()];
+  }
+
+  /** The committed image of a page, through the cache. */
+  async readCommitted(db: Database, pgno: number): Promise<Frame> {
+    for (;;) {
+      const hit = this.cache.get(db.dbid, pgno);
+      if (hit) return hit;
+      const epoch = db.writeEpoch;
+      const { page, initialized } = await db.file.readPage(pgno);
+      // The checkpoint wrote this file while we read: our image may predate a
+      // write whose frame was evicted since. Read again.
+      if (db.writeEpoch !== epoch && !this.cache.get(db.dbid, pgno)) continue;
+      return this.cache.addClean(db.dbid, pgno, page, initialized);
+    }
+  }
+
+  // ---- transactions -------------------------------------------------------
+
+  /** Start a page-level transaction; waits (FIFO) while another writer is active. */
+  async beginTransaction(): Promise<Transaction> {
+    this.assertUsable();
+    let release!: () => void;
+    const prev = this.writerTail;
+    this.writerTail = new Promise<void>((r) => { release = r; });
+    await prev;
+    try {
+      this.assertUsable();
+    } catch (e) {
+      release();
+      throw e;
+    }
+    let released = false;
+    const host: TxHost = {
+      assertUsable: () => this.assertUsable(),
+      readCommitted: (db, pgno) => this.readCommitted(db, pgno),
+      appendRecords: (records) => this.appendRecords(records),
+      install: (db, pgno, page, begin) => this.cache.install(db.dbid, pgno, page, begin ?? LGPOS_ZERO),
+      afterCommit: (end, durable) => this.afterCommit(end, durable),
+      releaseWriter: () => { if (!released) { released = true; release(); } },
+      nextTxid: () => ++this.txid,
+    };
+    return new Transaction(host);
+  }
+
+  /** Run `fn` in a transaction: commit when it resolves, roll back when it throws. */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: CommitOptions): Promise<T> {
+    const tx = await this.beginTransaction();
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    }
+    if (tx.active) await tx.commit(options);
+    return result;
+  }
+
+  private appendRecords(records: RecordToAppend[]): { begin: Lgpos; end: Lgpos } | null {
+    if (!this.log) return null;
+    const begin = this.log.tip;
+    const end = this.log.append(records);
+    return { begin, end };
+  }
+
+  private async afterCommit(end: Lgpos | null, durable: boolean): Promise<void> {
+    const log = this.log;
+    if (end && log) {
+      if (durable) await log.flush(end);
+      else if (log.backlog > MAX_LOG_BACKLOG) await log.flush(end);
+      else log.scheduleLazyFlush();
+    }
+    const dirty = this.cache.dirtyCount;
+    if (dirty >= this.params.cacheSizePages) await this.checkpointer.run();
+    else if (dirty >= this.params.checkpointDirtyPages) this.checkpointer.nudge((e) => this.emitEvent({ type: 'checkpoint-failed', error: e }));
+  }
+
+  // ---- log and checkpoint ---------------------------------------------------
+
+  private requireLog(what: string): LogWriter {
+    this.assertUsable();
+    if (!this.log) throw new JetError('JET_errLoggingDisabled', `${what}: logging is disabled for instance ${this.params.dir}`);
+    return this.log;
+  }
+
+  /** Write every committed change to the database files and move the checkpoint up to the log tip. */
+  async checkpoint(): Promise<void> {
+    this.assertUsable();
+    await this.checkpointer.run();
+  }
+
+  /** Finish the current log generation now; resolves to its number once the next one has begun. */
+  rollLog(): Promise<number> {
+    return this.requireLog('rollLog').roll();
+  }
+
+  async getLogInfo(): Promise<LogInfo> {
+    const log = this.requireLog('getLogInfo');
+    const listing = await listLogs(logDirOf(this.params));
+    return {
+      logSignature: this.logSignature, checkpoint: this.checkpointLgpos, tip: log.tip, durable: log.durable,
+      currentGeneration: log.currentGeneration, lowestGeneration: listing.archived[0] ?? log.currentGeneration,
+    };
+  }
+
+  /** Keep generation `fromGen` and later on disk until the returned function is called. */
+  pinLogs(fromGen: number): () => void {
+    this.requireLog('pinLogs');
+    const id = this.nextPin++;
+    this.pins.set(id, fromGen);
+    return () => { this.pins.delete(id); };
+  }
+
+  /**
+   * Delete finished generations below `belowGen`, oldest first — never one
+   * that crash recovery (the checkpoint) or a pin still needs. Resolves to
+   * the generations deleted.
+   */
+  async truncateLogs(belowGen: number): Promise<number[]> {
+    this.requireLog('truncateLogs');
+    return this.deleteGenerationsBelow(belowGen);
+  }
+
+  private async deleteGenerationsBelow(belowGen: number): Promise<number[]> {
+    let limit = Math.min(belowGen, this.checkpointLgpos.gen);
+    for (const g of this.pins.values()) limit = Math.min(limit, g);
+    const d = logDirOf(this.params);
+    const deleted: number[] = [];
+    for (const gen of (await listLogs(d)).archived) {
+      if (gen >= limit) break;
+      try {
+        await this.params.io.unlink(archivedPath(d, gen));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw fromFsError(e, `deleting log generation ${gen}`);
+      }
+      deleted.push(gen);
+    }
+    if (deleted.length > 0) {
+      await this.params.io.syncDir(d.dir);
+      this.emitEvent({ type: 'truncate', generations: deleted });
+    }
+    return deleted;
+  }
+
+  /** @internal Checkpointer callback: <base>.chk now says `lgpos`. */
+  async checkpointed(lgpos: Lgpos): Promise<void> {
+    this.checkpointLgpos = lgpos;
+    this.emitEvent({ type: 'checkpoint', lgpos });
+    if (this.params.circularLog) await this.deleteGenerationsBelow(lgpos.gen);
+  }
+
+  private rolled(gen: number): void {
+    this.emitEvent({ type: 'roll', generation: gen });
+    // A finished generation is the natural moment to let the checkpoint (and,
+    // with circular logging, the deletion of old generations) catch up.
+    this.checkpointer.nudge((e) => this.emitEvent({ type: 'checkpoint-failed', error: e }));
+  }
+
+  private becomeUnavailable(e: JetError): void {
+    this.fatal = e;
+    if (this.stateNow === 'running' || this.stateNow === 'stopped') this.stateNow = 'unavailable';
+    this.emitEvent({ type: 'fatal', error: e });
+  }
+
+  private emitEvent(e: InstanceEvent): void {
+    this.emit('event', e);
+  }
+
+  // ---- shutdown -------------------------------------------------------------
+
+  /** Refuse new work (JET_errClientRequestToStopJetService); close() still shuts down. */
+  stopService(): void {
+    this.assertUsable();
+    this.stateNow = 'stopped';
+  }
+
+  /**
+   * Clean shutdown: wait for the active writer, write every page, log TERM,
+   * mark the databases clean, and release the directory. After a fatal log
+   * failure the databases stay dirty, for recovery at the next open.
+   */
+  async close(): Promise<void> {
+    if (this.stateNow === 'closed' || this.stateNow === 'terminating') return;
+    const clean = this.stateNow !== 'unavailable';
+    this.stateNow = 'terminating';
+    try {
+      await this.writerTail;
+      await this.attachTail;
+      if (clean) await this.shutDownCleanly();
+    } finally {
+      await this.log?.close();
+      for (const db of this.dbs.values()) {
+        db.open = false;
+        await db.file.close().catch(() => undefined);
+      }
+      this.dbs.clear();
+      this.stateNow = 'closed';
+      await this.lock.release();
+    }
+  }
+
+  private async shutDownCleanly(): Promise<void> {
+    await this.checkpointer.run();
+    let end = LGPOS_ZERO;
+    if (this.log) {
+      end = this.log.append([{ type: REC_TERM, payload: Buffer.alloc(0) }]);
+      await this.log.flush(end);
+    }
+    for (const db of this.dbs.values()) {
+      await db.file.writeHeader({
+        ...db.file.header, state: DB_STATE_CLEAN_SHUTDOWN, dbtime: db.dbtime, pageCount: db.pageCount,
+        lgposConsistent: end, timeConsistent: Date.now(),
+      });
+    }
+    if (this.log) {
+      const p = this.params;
+      await writeCheckpointFile(p.io, p.systemPath, p.baseName, { lgpos: end, logSignature: this.logSignature, time: Date.now() });
+      this.checkpointLgpos = end;
+    }
+  }
+}
+
+async function ensureDir(p: ResolvedParams, dir: string): Promise<void> {
+  if (await p.io.exists(dir)) {
+    try {
+      await p.io.readdir(dir);
+    } catch (e) {
+      throw new JetError('JET_errInvalidPath', `${dir} is not a readable directory`, { cause: e });
+    }
+    return;
+  }
+  if (!p.createPathIfNotExist) {
+    throw new JetError('JET_errInvalidPath', `directory ${dir} does not exist (set createPathIfNotExist to create it)`);
+  }
+  await p.io.mkdir(dir, true);
+}
+
+/** Database names are plain relative paths inside the instance directory. */
+function checkDbName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
+    throw new JetError('JET_errInvalidParameter', 'a database name must be a string of 1 to 255 characters');
+  }
+  const norm = path.posix.normalize(name.replace(/\\/g, '/'));
+  if (path.isAbsolute(name) || norm !== name || norm.startsWith('../') || name.includes('\0')) {
+    throw new JetError('JET_errInvalidParameter', `database name ${JSON.stringify(name)} must be a plain relative path inside the instance directory`);
+  }
+}
+
+

@@ -1,0 +1,235 @@
+/**
+ * Crash recovery: replay committed transactions from the checkpoint to the
+ * end of the log, then mark the databases clean.
+ *
+ * Steps:
+ *  1. plan the generations from the checkpoint to <base>.log (log-chain.ts)
+ *     and read them one at a time, checking that each follows the one before;
+ *  2. track which database each dbid names: the first generation's header,
+ *     then ATTACH records;
+ *  3. buffer each transaction's PAGE records and redo them when its COMMIT is
+ *     read (redo.ts); a transaction without COMMIT at the end of the log never
+ *     committed and is dropped;
+ *  4. write the redone pages, sync, and write each database header clean.
+ *
+ * Returns what the instance needs to go on appending to the log.
+ */
+import * as path from 'node:path';
+import { JetError } from '../errors.js';
+import { DB_STATE_CLEAN_SHUTDOWN, DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
+import { LOG_HEADER_BLOCK, type LogHeader } from '../format/log-header.js';
+import {
+  REC_ATTACH, REC_BEGIN, REC_COMMIT, REC_PAGE, decodeAttach, decodePage, type PageRecord,
+} from '../format/log-record.js';
+import { cmpLgpos, type Lgpos } from '../format/lgpos.js';
+import type { Checkpoint } from '../format/checkpoint.js';
+import { DatabaseFile } from './database-file.js';
+import { checkFollows, planChain } from './log-chain.js';
+import { archivedPath, currentPath, listLogs, type LogDir } from './log-files.js';
+import { checkLogHeader, readGeneration } from './log-reader.js';
+import { redoPage } from './redo.js';
+import type { ResolvedParams } from './params.js';
+
+export interface RecoveredLog {
+  logSignature: string;
+  /** The newest generation read, and where its valid records end. */
+  lastGen: number;
+  lastHeader: LogHeader;
+  end: number;
+  /** True when the newest generation ends with its ROLL record. */
+  finished: boolean;
+  /** Torn bytes after `end` in <base>.log, to be zeroed before appending. */
+  tornBytes: number;
+  /** <base>.log is missing because a roll was interrupted. */
+  rollInterrupted: boolean;
+  stats: RecoveryStats;
+}
+
+export interface RecoveryStats {
+  generations: number;
+  transactionsRedone: number;
+  transactionsDropped: number;
+  pagesApplied: number;
+  pagesSkipped: number;
+  databases: string[];
+}
+
+interface RecoveringDb {
+  name: string;
+  dbSignature: string;
+  createdInLog: boolean;
+  file?: DatabaseFile;
+  dbtime: number;
+  pageCount: number;
+}
+
+/** Pages held in memory before they are written out during replay. */
+const REDO_BATCH_PAGES = 4096;
+
+export async function recover(p: ResolvedParams, chk: Checkpoint): Promise<RecoveredLog> {
+  const d: LogDir = { io: p.io, dir: p.logFilePath, base: p.baseName };
+  const listing = await listLogs(d);
+  let currentGen: number | undefined;
+  if (listing.hasCurrent) {
+    const head = await readHead(p, currentPath(d));
+    currentGen = checkLogHeader(head, currentPath(d)).generation;
+  }
+  const plan = planChain(listing, chk.lgpos.gen, currentGen);
+  const dbs = new Map<number, RecoveringDb>();
+  const pending = new Map<string, { db: RecoveringDb; pgno: number; page: Buffer }>();
+  const stats: RecoveryStats = { generations: 0, transactionsRedone: 0, transactionsDropped: 0, pagesApplied: 0, pagesSkipped: 0, databases: [] };
+  let txn: { pages: PageRecord[] } | null = null;
+  let prev: LogHeader | undefined;
+  let last: Awaited<ReturnType<typeof readGeneration>> | undefined;
+
+  for (const gen of plan.gens) {
+    const file = gen === plan.currentGen ? currentPath(d) : archivedPath(d, gen);
+    const g = await readGeneration(p.io, file, gen === plan.currentGen);
+    if (g.header.generation !== gen) {
+      throw new JetError('JET_errInvalidLogSequence', `log ${file} holds generation ${g.header.generation}, not ${gen}`);
+    }
+    if (prev) checkFollows(prev, g.header, file);
+    else {
+      if (g.header.logSignature !== chk.logSignature) {
+        throw new JetError('JET_errBadLogSignature', `log ${file} does not belong to the checkpoint's log sequence`);
+      }
+      for (const a of g.header.attached) dbs.set(a.dbid, { name: a.name, dbSignature: a.dbSignature, createdInLog: false, dbtime: 0, pageCount: 0 });
+    }
+    stats.generations++;
+    for (const r of g.records) {
+      const at: Lgpos = { gen, off: r.off };
+      // Before the checkpoint only attachments matter (the generation is read
+      // from its start to learn them); transactions there are on disk already,
+      // and one may have begun in the previous generation.
+      if (cmpLgpos(at, chk.lgpos) < 0 && r.type !== REC_ATTACH) continue;
+      switch (r.type) {
+        case REC_ATTACH: {
+          const a = decodeAttach(r.payload);
+          dbs.set(a.dbid, { name: a.name, dbSignature: a.dbSignature, createdInLog: a.create, dbtime: 0, pageCount: 0 });
+          break;
+        }
+        case REC_BEGIN:
+          if (txn) throw corrupt(file, r.off, 'BEGIN inside a transaction');
+          txn = { pages: [] };
+          break;
+        case REC_PAGE:
+          if (!txn) throw corrupt(file, r.off, 'PAGE record outside a transaction');
+          txn.pages.push(decodePage(r.payload));
+          break;
+        case REC_COMMIT:
+          if (!txn) throw corrupt(file, r.off, 'COMMIT outside a transaction');
+          for (const rec of txn.pages) await redo(p, chk.logSignature, dbs, pending, rec, stats);
+          stats.transactionsRedone++;
+          if (pending.size >= REDO_BATCH_PAGES) await writePending(pending);
+          txn = null;
+          break;
+        default:
+          break; // ROLL and TERM carry nothing to redo
+      }
+    }
+    prev = g.header;
+    last = g;
+  }
+  if (txn) stats.transactionsDropped++;
+  await writePending(pending);
+  const end: Lgpos = { gen: last!.header.generation, off: last!.end };
+  for (const db of dbs.values()) await finishDb(p, db, end, stats);
+  return {
+    logSignature: chk.logSignature, lastGen: end.gen, lastHeader: last!.header, end: end.off,
+    finished: last!.finished, tornBytes: last!.tornBytes, rollInterrupted: plan.rollInterrupted, stats,
+  };
+}
+
+function corrupt(file: string, off: number, what: string): JetError {
+  return new JetError('JET_errLogFileCorrupt', `log ${file} offset ${off}: ${what}`);
+}
+
+async function readHead(p: ResolvedParams, file: string): Promise<Buffer> {
+  const fh = await p.io.open(file, 'r');
+  try {
+    const head = Buffer.alloc(LOG_HEADER_BLOCK);
+    await fh.read(head, 0, LOG_HEADER_BLOCK, 0);
+    return head;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function openForRedo(p: ResolvedParams, db: RecoveringDb, logSignature: string): Promise<DatabaseFile> {
+  if (db.file) return db.file;
+  const file = path.join(p.dir, db.name);
+  let f: DatabaseFile;
+  if (!(await p.io.exists(file))) {
+    if (!db.createdInLog) throw new JetError('JET_errFileNotFound', `database ${file}, which the log changes, is missing`);
+    // Created after the checkpoint and lost: the log holds every page of it.
+    f = await DatabaseFile.create(p.io, file, { pageSize: p.pageSize, logSignature, lgposAttach: { gen: 0, off: 0 }, dbSignature: db.dbSignature });
+  } else {
+    f = await DatabaseFile.open(p.io, file);
+  }
+  if (f.header.dbSignature !== db.dbSignature) {
+    await f.close();
+    throw new JetError('JET_errBadDbSignature', `database ${file} is not the database the log was written for`);
+  }
+  db.file = f;
+  db.dbtime = f.header.dbtime;
+  db.pageCount = f.header.pageCount;
+  return f;
+}
+
+async function redo(
+  p: ResolvedParams, logSignature: string, dbs: Map<number, RecoveringDb>, pending: Map<string, { db: RecoveringDb; pgno: number; page: Buffer }>,
+  rec: PageRecord, stats: RecoveryStats,
+): Promise<void> {
+  const db = dbs.get(rec.dbid);
+  if (!db) throw new JetError('JET_errLogFileCorrupt', `a log record changes database id ${rec.dbid}, which is not attached`);
+  const file = await openForRedo(p, db, logSignature);
+  const key = `${rec.dbid}:${rec.pgno}`;
+  let page = pending.get(key)?.page;
+  if (!page) page = (await file.readPage(rec.pgno)).page;
+  if (redoPage(page, rec, `database ${file.path}`) === 'applied') {
+    pending.set(key, { db, pgno: rec.pgno, page });
+    stats.pagesApplied++;
+  } else {
+    stats.pagesSkipped++;
+  }
+  db.dbtime = Math.max(db.dbtime, rec.dbtimeAfter);
+  db.pageCount = Math.max(db.pageCount, rec.pgno);
+}
+
+async function writePending(pending: Map<string, { db: RecoveringDb; pgno: number; page: Buffer }>): Promise<void> {
+  const byDb = new Map<RecoveringDb, { pgno: number; page: Buffer }[]>();
+  for (const x of pending.values()) {
+    const list = byDb.get(x.db) ?? [];
+    list.push({ pgno: x.pgno, page: x.page });
+    byDb.set(x.db, list);
+  }
+  for (const [db, pages] of byDb) {
+    pages.sort((a, b) => a.pgno - b.pgno);
+    await db.file!.writePages(pages);
+    await db.file!.sync();
+  }
+  pending.clear();
+}
+
+/** Mark a database clean at the end of the log, if it is there and was left dirty or changed. */
+async function finishDb(p: ResolvedParams, db: RecoveringDb, end: Lgpos, stats: RecoveryStats): Promise<void> {
+  if (!db.file) {
+    const file = path.join(p.dir, db.name);
+    if (!(await p.io.exists(file))) return; // attached once, gone since, and nothing to redo
+    const f = await DatabaseFile.open(p.io, file);
+    if (f.header.dbSignature !== db.dbSignature || f.header.state !== DB_STATE_DIRTY_SHUTDOWN) {
+      await f.close();
+      return;
+    }
+    db.file = f;
+    db.dbtime = f.header.dbtime;
+    db.pageCount = f.header.pageCount;
+  }
+  const h = db.file.header;
+  await db.file.writeHeader({
+    ...h, state: DB_STATE_CLEAN_SHUTDOWN, dbtime: Math.max(h.dbtime, db.dbtime), pageCount: Math.max(h.pageCount, db.pageCount),
+    lgposConsistent: end, timeConsistent: Date.now(),
+  });
+  await db.file.close();
+  stats.databases.push(db.name);
+}

@@ -1,0 +1,170 @@
+/**
+ * Page-level transactions: the layer the B+tree builds on.
+ *
+ * A transaction copies each page it changes (copy-on-write) and keeps the
+ * copies private until commit. Commit turns every changed page into a PAGE
+ * log record (the byte ranges that differ, plus dbtime before and after),
+ * appends BEGIN .. COMMIT in one synchronous step, installs the new images in
+ * the cache, and — for a durable commit — waits for the log flush, which
+ * concurrent committers share (group commit). Rollback just drops the copies.
+ *
+ * One writer at a time: Instance.beginTransaction queues callers in FIFO
+ * order; the writer slot is released as soon as the records are appended and
+ * the pages installed, before the flush, so the next writer works while the
+ * log is being synced.
+ *
+ * Readers (Database.readPage) see a commit as soon as it is installed, which
+ * can be a moment before it is durable. A crash in that moment loses the
+ * commit, but its commit() had not returned.
+ */
+import { JetError } from '../errors.js';
+import type { Lgpos } from '../format/lgpos.js';
+import {
+  REC_BEGIN, REC_COMMIT, REC_PAGE, encodeCommit, encodePage, encodeTxid, type PageRange,
+} from '../format/log-record.js';
+import { pageDbtime, sealPage, setPageDbtime } from '../format/page.js';
+import type { Database } from './database.js';
+import type { RecordToAppend } from './log-writer.js';
+import type { Frame } from './page-cache.js';
+import { frameKey } from './page-cache.js';
+import { diffPages } from './page-diff.js';
+
+/** What a transaction needs from its instance. */
+export interface TxHost {
+  assertUsable(): void;
+  readCommitted(db: Database, pgno: number): Promise<Frame>;
+  /** Append the records (when logging is on); returns where they start and end, or null without logging. */
+  appendRecords(records: RecordToAppend[]): { begin: Lgpos; end: Lgpos } | null;
+  /** Install committed images in the cache. */
+  install(db: Database, pgno: number, page: Buffer, begin: Lgpos | null): void;
+  /** Wait for durability (durable) or schedule it (lazy), and apply back-pressure. */
+  afterCommit(end: Lgpos | null, durable: boolean): Promise<void>;
+  releaseWriter(): void;
+  nextTxid(): number;
+}
+
+interface Working {
+  db: Database;
+  pgno: number;
+  /** The committed image the copy started from. */
+  base: Buffer;
+  /** The private copy the caller changes. */
+  work: Buffer;
+}
+
+export interface CommitOptions {
+  /** Wait until the commit is on disk (default true). false = lazy: durable soon, for bulk loads. */
+  durable?: boolean;
+}
+
+export class Transaction {
+  private readonly pages = new Map<number, Working>();
+  /** New page counts per database (allocations this transaction made). */
+  private readonly grown = new Map<Database, number>();
+  private done = false;
+
+  constructor(private readonly host: TxHost) {}
+
+  get active(): boolean { return !this.done; }
+
+  private assertActive(): void {
+    if (this.done) throw new JetError('JET_errInvalidParameter', 'the transaction has already committed or rolled back');
+    this.host.assertUsable();
+  }
+
+  /** The page as this transaction sees it: its own changes, else committed state. Do not modify it. */
+  async readPage(db: Database, pgno: number): Promise<Buffer> {
+    this.assertActive();
+    db.assertOpen();
+    const w = this.pages.get(frameKey(db.dbid, pgno));
+    if (w) return w.work;
+    return (await this.host.readCommitted(db, pgno)).page;
+  }
+
+  /**
+   * A private copy of the page to change in place. Of the page header
+   * (format/page.ts) only flags and objid are the caller's: the checksum, page
+   * number and dbtime are set at commit.
+   */
+  async writePage(db: Database, pgno: number): Promise<Buffer> {
+    this.assertActive();
+    db.assertOpen();
+    if (!Number.isInteger(pgno) || pgno < 1 || pgno > this.pageCount(db)) {
+      throw new JetError('JET_errInvalidParameter', `database ${db.name}: page ${pgno} is not allocated (page count ${this.pageCount(db)})`);
+    }
+    const k = frameKey(db.dbid, pgno);
+    const w = this.pages.get(k);
+    if (w) return w.work;
+    const base = (await this.host.readCommitted(db, pgno)).page;
+    const fresh: Working = { db, pgno, base, work: Buffer.from(base) };
+    this.pages.set(k, fresh);
+    return fresh.work;
+  }
+
+  /** Extend the database by one page; returns its number and a zeroed private copy. */
+  async newPage(db: Database): Promise<{ pgno: number; page: Buffer }> {
+    this.assertActive();
+    db.assertOpen();
+    const pgno = this.pageCount(db) + 1;
+    if (pgno > 0xffffffff) throw new JetError('JET_errDiskFull', `database ${db.name} has no page numbers left`);
+    this.grown.set(db, pgno);
+    return { pgno, page: await this.writePage(db, pgno) };
+  }
+
+  /** Pages in use, counting this transaction's allocations. */
+  pageCount(db: Database): number {
+    return this.grown.get(db) ?? db.pageCount;
+  }
+
+  async commit(options: CommitOptions = {}): Promise<void> {
+    this.assertActive();
+    const durable = options.durable ?? true;
+    this.done = true;
+    let end: Lgpos | null;
+    try {
+      end = this.publish();
+    } finally {
+      this.host.releaseWriter();
+    }
+    await this.host.afterCommit(end, durable);
+  }
+
+  rollback(): void {
+    if (this.done) return;
+    this.done = true;
+    this.pages.clear();
+    this.host.releaseWriter();
+  }
+
+  /** Log and install the changes. Synchronous, so no other commit interleaves. */
+  private publish(): Lgpos | null {
+    const changed: { w: Working; ranges: PageRange[]; dbtimeBefore: number }[] = [];
+    for (const w of this.pages.values()) {
+      w.work.writeUInt32LE(w.pgno, 4);
+      const dbtimeBefore = pageDbtime(w.base);
+      setPageDbtime(w.work, dbtimeBefore);
+      const diff = diffPages(w.base, w.work, 4);
+      if (diff.length === 0) continue;
+      changed.push({ w, dbtimeBefore, ranges: diff.map((r) => ({ offset: r.offset, bytes: w.work.subarray(r.offset, r.offset + r.length) })) });
+    }
+    if (changed.length === 0) return null;
+    const txid = this.host.nextTxid();
+    const records: RecordToAppend[] = [{ type: REC_BEGIN, payload: encodeTxid(txid) }];
+    const next = new Map<Database, number>();
+    for (const c of changed) {
+      const dbtimeAfter = (next.get(c.w.db) ?? c.w.db.dbtime) + 1;
+      next.set(c.w.db, dbtimeAfter);
+      records.push({ type: REC_PAGE, payload: encodePage({ dbid: c.w.db.dbid, pgno: c.w.pgno, dbtimeBefore: c.dbtimeBefore, dbtimeAfter, ranges: c.ranges }) });
+      setPageDbtime(c.w.work, dbtimeAfter);
+      sealPage(c.w.work);
+    }
+    records.push({ type: REC_COMMIT, payload: encodeCommit(txid, Date.now()) });
+    // Append first: if it throws (log failed), nothing is installed.
+    const pos = this.host.appendRecords(records);
+    for (const [db, dbtime] of next) db.dbtime = dbtime;
+    for (const [db, count] of this.grown) db.pageCount = Math.max(db.pageCount, count);
+    for (const c of changed) this.host.install(c.w.db, c.w.pgno, c.w.work, pos ? pos.begin : null);
+    return pos ? pos.end : null;
+  }
+}
+
