@@ -56,7 +56,9 @@ export class DatabaseFile {
     try {
       await db.writeHeader(header);
     } catch (e) {
+      // A file without a durable header is no database: leave nothing behind.
       await fh.close().catch(() => undefined);
+      await io.unlink(path).catch(() => undefined);
       throw e;
     }
     return db;

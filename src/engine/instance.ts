@@ -274,7 +274,7 @@ export class Instance extends EventEmitter {
   }
 
   /** Finish the current log generation now; resolves to its number once the next one has begun. */
-  rollLog(): Promise<number> {
+  async rollLog(): Promise<number> {
     return this.requireLog('rollLog').roll();
   }
 

@@ -32,6 +32,8 @@ interface Chunk {
   gen: number;
   off: number;
   bytes: Buffer;
+  /** True for the ROLL record that ends generation `gen`. */
+  roll: boolean;
 }
 
 export interface LogWriterOptions {
@@ -110,7 +112,7 @@ export class LogWriter {
       if (this.tipOff + size + ROLL_RECORD_SIZE > this.tipFileSize) this.appendRoll();
       const bytes = Buffer.allocUnsafe(size);
       frameRecordInto(bytes, 0, this.tipGen, r.type, r.payload);
-      this.queue.push({ gen: this.tipGen, off: this.tipOff, bytes });
+      this.queue.push({ gen: this.tipGen, off: this.tipOff, bytes, roll: false });
       this.tipOff += size;
       this.queuedBytes += size;
     }
@@ -130,7 +132,7 @@ export class LogWriter {
     if (this.tipGen >= MAX_GENERATION) throw new JetError('JET_errLogSequenceEnd', `log generation ${this.tipGen} is the last one`);
     const bytes = Buffer.allocUnsafe(ROLL_RECORD_SIZE);
     frameRecordInto(bytes, 0, this.tipGen, REC_ROLL, encodeU32(this.tipGen + 1));
-    this.queue.push({ gen: this.tipGen, off: this.tipOff, bytes });
+    this.queue.push({ gen: this.tipGen, off: this.tipOff, bytes, roll: true });
     this.queuedBytes += ROLL_RECORD_SIZE;
     // Each generation's creation time is unique and increasing, so that
     // timePrevGen identifies exactly one predecessor.
@@ -205,7 +207,10 @@ export class LogWriter {
     }
     // A batch that ends with a ROLL record has no chunk of the next
     // generation to trigger the switch; make it here so roll() can return.
-    if (this.pendingHeaders.has(this.fileGen + 1)) await this.startGeneration(this.fileGen + 1);
+    // (Not merely when the next header exists: the ROLL may have been appended
+    // after this batch was taken, and then it is not written yet.)
+    const last = batch[batch.length - 1]!;
+    if (last.roll && last.gen === this.fileGen) await this.startGeneration(this.fileGen + 1);
     else await this.file.datasync();
   }
 

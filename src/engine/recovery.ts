@@ -67,6 +67,16 @@ interface RecoveringDb {
 const REDO_BATCH_PAGES = 4096;
 
 export async function recover(p: ResolvedParams, chk: Checkpoint): Promise<RecoveredLog> {
+  const dbs = new Map<number, RecoveringDb>();
+  try {
+    return await replay(p, chk, dbs);
+  } finally {
+    // finishDb closes what it finishes; this closes the files a failure left open.
+    for (const db of dbs.values()) await db.file?.close().catch(() => undefined);
+  }
+}
+
+async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, RecoveringDb>): Promise<RecoveredLog> {
   const d: LogDir = { io: p.io, dir: p.logFilePath, base: p.baseName };
   const listing = await listLogs(d);
   let currentGen: number | undefined;
@@ -75,7 +85,6 @@ export async function recover(p: ResolvedParams, chk: Checkpoint): Promise<Recov
     currentGen = checkLogHeader(head, currentPath(d)).generation;
   }
   const plan = planChain(listing, chk.lgpos.gen, currentGen);
-  const dbs = new Map<number, RecoveringDb>();
   const pending = new Map<string, { db: RecoveringDb; pgno: number; page: Buffer }>();
   const stats: RecoveryStats = { generations: 0, transactionsRedone: 0, transactionsDropped: 0, pagesApplied: 0, pagesSkipped: 0, databases: [] };
   let txn: { pages: PageRecord[] } | null = null;
@@ -216,7 +225,12 @@ async function finishDb(p: ResolvedParams, db: RecoveringDb, end: Lgpos, stats: 
   if (!db.file) {
     const file = path.join(p.dir, db.name);
     if (!(await p.io.exists(file))) return; // attached once, gone since, and nothing to redo
-    const f = await DatabaseFile.open(p.io, file);
+    let f: DatabaseFile;
+    try {
+      f = await DatabaseFile.open(p.io, file);
+    } catch {
+      return; // nothing to redo in it; openDatabase reports what is wrong with it
+    }
     if (f.header.dbSignature !== db.dbSignature || f.header.state !== DB_STATE_DIRTY_SHUTDOWN) {
       await f.close();
       return;
@@ -231,5 +245,6 @@ async function finishDb(p: ResolvedParams, db: RecoveringDb, end: Lgpos, stats: 
     lgposConsistent: end, timeConsistent: Date.now(),
   });
   await db.file.close();
+  db.file = undefined;
   stats.databases.push(db.name);
 }

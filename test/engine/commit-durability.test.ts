@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { Instance } from '../../src/engine/instance.js';
+import { cmpLgpos } from '../../src/format/lgpos.js';
+import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js';
+import { growPages, setPage } from '../helpers/engine.js';
+import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
+
+/** The real file system, counting fdatasync calls on log files. */
+function countingLogSyncs(): { io: FileSystem; syncs: () => number } {
+  let n = 0;
+  const io: FileSystem = {
+    ...nodeFileSystem,
+    async open(path, mode) {
+      const fh = await nodeFileSystem.open(path, mode);
+      if (!path.endsWith('.log')) return fh;
+      return {
+        read: (b, o, l, p) => fh.read(b, o, l, p),
+        write: (b, o, l, p) => fh.write(b, o, l, p),
+        datasync: () => { n++; return fh.datasync(); },
+        truncate: (len) => fh.truncate(len),
+        size: () => fh.size(),
+        close: () => fh.close(),
+      };
+    },
+  };
+  return { io, syncs: () => n };
+}
+
+describe('commit durability', () => {
+  afterEach(removeTmpDirs);
+
+  it('a durable commit is on disk when it resolves', async () => {
+    const inst = await Instance.open(await tmpDir());
+    const db = await inst.openDatabase('main.edb', { create: true });
+    await growPages(inst, db, 1);
+    await setPage(inst, db, 1, 7);
+    const info = await inst.getLogInfo();
+    expect(cmpLgpos(info.durable, info.tip)).to.equal(0);
+    await inst.close();
+  });
+
+  it('concurrent durable committers share log flushes (group commit)', async () => {
+    const { io, syncs } = countingLogSyncs();
+    const inst = await Instance.open(await tmpDir(), { io });
+    const db = await inst.openDatabase('main.edb', { create: true });
+    await growPages(inst, db, 64);
+    const before = syncs();
+    await Promise.all(Array.from({ length: 64 }, (_, i) => setPage(inst, db, i + 1, 500 + i)));
+    const used = syncs() - before;
+    expect(used).to.be.at.least(1);
+    expect(used, `${used} log syncs for 64 commits`).to.be.lessThan(32);
+    await inst.close();
+  });
+
+  it('a lazy commit resolves without waiting for a log flush, and becomes durable soon after', async () => {
+    const { io, syncs } = countingLogSyncs();
+    const inst = await Instance.open(await tmpDir(), { io, lazyFlushDelayMs: 20 });
+    const db = await inst.openDatabase('main.edb', { create: true });
+    await growPages(inst, db, 1);
+    const before = syncs();
+    await setPage(inst, db, 1, 9, false);
+    expect(syncs()).to.equal(before);
+    let info = await inst.getLogInfo();
+    expect(cmpLgpos(info.durable, info.tip)).to.be.lessThan(0);
+    await new Promise((r) => setTimeout(r, 200));
+    info = await inst.getLogInfo();
+    expect(cmpLgpos(info.durable, info.tip)).to.equal(0);
+    expect(syncs()).to.be.greaterThan(before);
+    await inst.close();
+  });
+});
