@@ -5,6 +5,7 @@
  * Pages are read through the instance's cache and always show committed
  * state. Changing pages takes a Transaction (transaction.ts).
  */
+import * as path from 'node:path';
 import { JetError } from '../errors.js';
 import type { DatabaseFile } from './database-file.js';
 import type { Frame } from './page-cache.js';
@@ -61,5 +62,16 @@ export class Database {
     }
     const f = await this.source.readCommitted(this, pgno);
     return { page: f.page, initialized: f.initialized };
+  }
+}
+
+/** Database names are plain relative paths inside the instance directory. */
+export function checkDbName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
+    throw new JetError('JET_errInvalidParameter', 'a database name must be a string of 1 to 255 characters');
+  }
+  const norm = path.posix.normalize(name.replace(/\\/g, '/'));
+  if (path.isAbsolute(name) || norm !== name || norm.startsWith('../') || name.includes('\0')) {
+    throw new JetError('JET_errInvalidParameter', `database name ${JSON.stringify(name)} must be a plain relative path inside the instance directory`);
   }
 }

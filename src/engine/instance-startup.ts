@@ -102,3 +102,19 @@ export async function assertNoDirtyDatabases(io: FileSystem, dir: string): Promi
     }
   }
 }
+
+/** The directory exists (or is created when the parameters allow it). */
+export async function ensureDir(p: ResolvedParams, dir: string): Promise<void> {
+  if (await p.io.exists(dir)) {
+    try {
+      await p.io.readdir(dir);
+    } catch (e) {
+      throw new JetError('JET_errInvalidPath', `${dir} is not a readable directory`, { cause: e });
+    }
+    return;
+  }
+  if (!p.createPathIfNotExist) {
+    throw new JetError('JET_errInvalidPath', `directory ${dir} does not exist (set createPathIfNotExist to create it)`);
+  }
+  await p.io.mkdir(dir, true);
+}

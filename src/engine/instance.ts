@@ -20,17 +20,18 @@
  */
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
-import { JetError, fromFsError } from '../errors.js';
+import { JetError } from '../errors.js';
 import { DB_STATE_CLEAN_SHUTDOWN, DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
 import { REC_ATTACH, REC_TERM, encodeAttach } from '../format/log-record.js';
 import { LGPOS_ZERO, type Lgpos } from '../format/lgpos.js';
 import { writeCheckpointFile } from './checkpoint-file.js';
 import { Checkpointer } from './checkpointer.js';
-import { Database } from './database.js';
-import { DatabaseFile, newSignature } from './database-file.js';
+import { Database, checkDbName } from './database.js';
+import { DatabaseFile } from './database-file.js';
 import { InstanceLock } from './instance-lock.js';
-import { logDirOf, startLog } from './instance-startup.js';
-import { archivedPath, listLogs } from './log-files.js';
+import { ensureDir, logDirOf, startLog } from './instance-startup.js';
+import { listLogs } from './log-files.js';
+import { LogRetention } from './log-retention.js';
 import { LogWriter, type RecordToAppend } from './log-writer.js';
 import { PageCache, type Frame } from './page-cache.js';
 import { resolveParams, type InstanceParams, type ResolvedParams } from './params.js';
@@ -70,8 +71,7 @@ export class Instance extends EventEmitter {
   private readonly dbs = new Map<number, Database>();
   private writerTail: Promise<void> = Promise.resolve();
   private attachTail: Promise<unknown> = Promise.resolve();
-  private readonly pins = new Map<number, number>();
-  private nextPin = 1;
+  private readonly retention: LogRetention;
   private txid = 0;
   /** What crash recovery did at open, or null when the instance was new or logging is off. */
   recovery: RecoveryStats | null = null;
@@ -81,6 +81,7 @@ export class Instance extends EventEmitter {
     this.params = params;
     this.cache = new PageCache(params.cacheSizePages);
     this.checkpointer = new Checkpointer(this);
+    this.retention = new LogRetention(logDirOf(params));
   }
 
   /** Open (and recover, if it was not shut down cleanly) the instance in `dir`. */
@@ -290,9 +291,7 @@ export class Instance extends EventEmitter {
   /** Keep generation `fromGen` and later on disk until the returned function is called. */
   pinLogs(fromGen: number): () => void {
     this.requireLog('pinLogs');
-    const id = this.nextPin++;
-    this.pins.set(id, fromGen);
-    return () => { this.pins.delete(id); };
+    return this.retention.pin(fromGen);
   }
 
   /**
@@ -306,24 +305,8 @@ export class Instance extends EventEmitter {
   }
 
   private async deleteGenerationsBelow(belowGen: number): Promise<number[]> {
-    let limit = Math.min(belowGen, this.checkpointLgpos.gen);
-    for (const g of this.pins.values()) limit = Math.min(limit, g);
-    const d = logDirOf(this.params);
-    const deleted: number[] = [];
-    for (const gen of (await listLogs(d)).archived) {
-      if (gen >= limit) break;
-      try {
-        await this.params.io.unlink(archivedPath(d, gen));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw fromFsError(e, `deleting log generation ${gen}`);
-      }
-      deleted.push(gen);
-    }
-    if (deleted.length > 0) {
-      await this.params.io.syncDir(d.dir);
-      this.emitEvent({ type: 'truncate', generations: deleted });
-    }
+    const deleted = await this.retention.deleteBelow(belowGen, this.checkpointLgpos.gen);
+    if (deleted.length > 0) this.emitEvent({ type: 'truncate', generations: deleted });
     return deleted;
   }
 
@@ -404,31 +387,3 @@ export class Instance extends EventEmitter {
     }
   }
 }
-
-async function ensureDir(p: ResolvedParams, dir: string): Promise<void> {
-  if (await p.io.exists(dir)) {
-    try {
-      await p.io.readdir(dir);
-    } catch (e) {
-      throw new JetError('JET_errInvalidPath', `${dir} is not a readable directory`, { cause: e });
-    }
-    return;
-  }
-  if (!p.createPathIfNotExist) {
-    throw new JetError('JET_errInvalidPath', `directory ${dir} does not exist (set createPathIfNotExist to create it)`);
-  }
-  await p.io.mkdir(dir, true);
-}
-
-/** Database names are plain relative paths inside the instance directory. */
-function checkDbName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
-    throw new JetError('JET_errInvalidParameter', 'a database name must be a string of 1 to 255 characters');
-  }
-  const norm = path.posix.normalize(name.replace(/\\/g, '/'));
-  if (path.isAbsolute(name) || norm !== name || norm.startsWith('../') || name.includes('\0')) {
-    throw new JetError('JET_errInvalidParameter', `database name ${JSON.stringify(name)} must be a plain relative path inside the instance directory`);
-  }
-}
-
-
