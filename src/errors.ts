@@ -136,7 +136,7 @@ export const JET_errSessionSharingViolation = -1910;
 
 const NAME_BY_NUMBER = new Map<number, JetErrName>();
 for (const [name, [num]] of Object.entries(CODES) as [JetErrName, readonly [number, string]][]) {
-  // The first name wins for aliases; the table has none, but keep the rule explicit.
+  // Aliases (JET_errDatabaseInconsistent) are exported constants only, not table entries.
   if (!NAME_BY_NUMBER.has(num)) NAME_BY_NUMBER.set(num, name);
 }
 

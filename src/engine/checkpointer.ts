@@ -2,10 +2,11 @@
  * The checkpoint: write dirty pages, then move the recovery start forward.
  *
  * Order matters, and is the whole point:
- *  1. note the log tip T (a record boundary: appends never await);
+ *  1. note the log tip T (a record boundary: appends never await) and, in the
+ *     same synchronous step, snapshot the dirty pages;
  *  2. flush the log to T: write-ahead — no page reaches a database file
  *     before the records that describe it are durable;
- *  3. write every page that was dirty at that moment, then fdatasync the files;
+ *  3. write the snapshot's images, then fdatasync the files;
  *  4. update each database header (dbtime, page count, lowest generation needed);
  *  5. write <base>.chk = min(T, oldest change still only in memory).
  * A crash anywhere in between leaves the previous checkpoint in force, which
@@ -66,9 +67,13 @@ export class Checkpointer {
 
   private async once(): Promise<void> {
     const { log, cache } = this.host;
+    // Tip and snapshot in one synchronous step: every image in the snapshot
+    // is described by records before the tip, so flushing to the tip is
+    // enough for write-ahead. (A snapshot taken after the flush could hold a
+    // commit whose records are not durable yet.)
     const tip = log ? log.tip : null;
-    if (log && tip) await log.flush(tip);
     const snapshot = cache.dirtyFrames();
+    if (log && tip) await log.flush(tip);
     const byDb = new Map<number, typeof snapshot>();
     for (const s of snapshot) {
       const list = byDb.get(s.frame.dbid) ?? [];

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { JetError, fromFsError } from '../errors.js';
 import {
-  BKINFO_NONE, DB_STATE_JUST_CREATED, chooseDbHeader, encodeDbHeader, type DbHeader,
+  BKINFO_NONE, DB_STATE_JUST_CREATED, chooseDbHeader, decodeDbHeader, encodeDbHeader, type DbHeader, type DbHeaderDecode,
 } from '../format/db-header.js';
 import { LGPOS_ZERO, type Lgpos } from '../format/lgpos.js';
-import { checkPage, describePageCheck, pageOffset } from '../format/page.js';
+import { PAGE_SIZES, checkPage, describePageCheck, pageOffset } from '../format/page.js';
 import type { FileHandle, FileSystem } from '../io/file-system.js';
 
 /** The file grows by at least this many pages at a time (an extent). */
@@ -72,13 +72,7 @@ export class DatabaseFile {
       throw fromFsError(e, `opening database ${path}`);
     }
     try {
-      // The page size is in the header; read generously, then cut.
-      const head = Buffer.alloc(2 * 32768);
-      const n = await fh.read(head, 0, head.length, 0);
-      const pageSize = n >= 16 ? head.readUInt32LE(12) : 0;
-      const validSize = pageSize >= 4096 && pageSize <= 32768 && (pageSize & (pageSize - 1)) === 0;
-      const size = validSize ? pageSize : 4096;
-      const choice = chooseDbHeader(head.subarray(0, Math.min(n, size)), head.subarray(size, Math.min(n, 2 * size)));
+      const choice = await readHeaderCopies(fh);
       if (!choice.ok) throw new JetError('JET_errDatabaseCorrupted', `database ${path}: no valid header (${choice.reason})`);
       const bytes = await fh.size();
       const capacity = Math.max(0, Math.floor(bytes / choice.header.pageSize) - 2);
@@ -162,4 +156,27 @@ export class DatabaseFile {
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/**
+ * Read both header copies and take the valid one with the higher seq
+ * (chooseDbHeader). The shadow sits one page in, and the page size is in the
+ * header itself: when page 0 is unreadable, look for the shadow at every
+ * legal page size.
+ */
+async function readHeaderCopies(fh: FileHandle): Promise<DbHeaderDecode> {
+  const largest = PAGE_SIZES[PAGE_SIZES.length - 1]!;
+  const head = Buffer.alloc(2 * largest);
+  await fh.read(head, 0, head.length, 0);
+  const primary = head.subarray(0, largest);
+  const p = decodeDbHeader(primary);
+  const shadowAt = (size: number) => head.subarray(size, 2 * size);
+  let size = p.ok ? p.header.pageSize : PAGE_SIZES[0];
+  if (!p.ok) {
+    for (const s of PAGE_SIZES) {
+      const d = decodeDbHeader(shadowAt(s));
+      if (d.ok && d.header.pageSize === s) size = s;
+    }
+  }
+  return chooseDbHeader(primary, shadowAt(size));
 }

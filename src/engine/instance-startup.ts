@@ -6,11 +6,15 @@ import * as path from 'node:path';
 import { JetError } from '../errors.js';
 import { DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
 import { LOG_HEADER_BLOCK, type LogHeader } from '../format/log-header.js';
+import type { Checkpoint } from '../format/checkpoint.js';
 import type { Lgpos } from '../format/lgpos.js';
 import type { FileHandle, FileSystem } from '../io/file-system.js';
 import { readCheckpointFile, writeCheckpointFile } from './checkpoint-file.js';
 import { DatabaseFile, newSignature } from './database-file.js';
-import { currentPath, installGeneration, listLogs, prepareGeneration, tmpPath, type LogDir } from './log-files.js';
+import {
+  archivedPath, currentPath, installGeneration, listLogs, prepareGeneration, tmpPath, type LogDir, type LogListing,
+} from './log-files.js';
+import { readLogHeader } from './log-reader.js';
 import type { ResolvedParams } from './params.js';
 import { recover, type RecoveryStats } from './recovery.js';
 
@@ -31,13 +35,10 @@ export function logDirOf(p: ResolvedParams): LogDir {
 
 export async function startLog(p: ResolvedParams): Promise<StartedLog> {
   const d = logDirOf(p);
-  const chk = await readCheckpointFile(p.io, p.systemPath, p.baseName);
+  let chk = await readCheckpointFile(p.io, p.systemPath, p.baseName);
   const listing = await listLogs(d);
   if (!chk && !listing.hasCurrent && listing.archived.length === 0) return startNewSequence(p, d, listing.hasTmp);
-  if (!chk) {
-    throw new JetError('JET_errCheckpointCorrupt',
-      `checkpoint file ${p.baseName}.chk is missing in ${p.systemPath} while log files exist in ${p.logFilePath}`);
-  }
+  chk ??= await checkpointAtSequenceStart(d, listing);
   const r = await recover(p, chk);
   let started: Omit<StartedLog, 'checkpoint' | 'recovery'>;
   if (r.rollInterrupted || r.finished) {
@@ -58,6 +59,22 @@ export async function startLog(p: ResolvedParams): Promise<StartedLog> {
   const checkpoint = { gen: started.gen, off: started.off };
   await writeCheckpointFile(p.io, p.systemPath, p.baseName, { lgpos: checkpoint, logSignature: r.logSignature, time: Date.now() });
   return { ...started, checkpoint, recovery: r.stats };
+}
+
+/**
+ * No checkpoint, but logs: if generation 1 is still there, nothing was ever
+ * truncated and replay from its start is complete (this is also what a crash
+ * during the very first open leaves). Otherwise recovery cannot know where to start.
+ */
+async function checkpointAtSequenceStart(d: LogDir, listing: LogListing): Promise<Checkpoint> {
+  const first = listing.archived[0] === 1 ? archivedPath(d, 1)
+    : listing.archived.length === 0 && listing.hasCurrent ? currentPath(d) : undefined;
+  const header = first ? await readLogHeader(d.io, first) : undefined;
+  if (!header || header.generation !== 1) {
+    throw new JetError('JET_errCheckpointCorrupt',
+      `checkpoint file ${d.base}.chk is missing and log generation 1 is gone, so recovery cannot know where to start (logs in ${d.dir})`);
+  }
+  return { lgpos: { gen: 1, off: LOG_HEADER_BLOCK }, logSignature: header.logSignature, time: 0 };
 }
 
 function nextHeader(p: ResolvedParams, logSignature: string, prev: LogHeader): LogHeader {

@@ -54,6 +54,8 @@ export async function prepareGeneration(d: LogDir, header: LogHeader): Promise<F
     await fh.write(block, 0, block.length, 0);
     await fh.truncate(header.logFileSize);
     await fh.datasync();
+    // The tmp file's name must be durable before the renames that depend on it.
+    await d.io.syncDir(d.dir);
   } catch (e) {
     await fh.close().catch(() => undefined);
     throw e;

@@ -103,3 +103,20 @@ export async function readGeneration(io: FileSystem, path: string, isCurrent: bo
   }
   return parseGeneration(buf, path, isCurrent);
 }
+
+/** Read and check just the header block of a log file. */
+export async function readLogHeader(io: FileSystem, path: string): Promise<LogHeader> {
+  let head: Buffer;
+  try {
+    const fh = await io.open(path, 'r');
+    try {
+      head = Buffer.alloc(LOG_HEADER_BLOCK);
+      await fh.read(head, 0, LOG_HEADER_BLOCK, 0);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw fromFsError(e, `reading log header of ${path}`);
+  }
+  return checkLogHeader(head, path);
+}

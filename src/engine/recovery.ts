@@ -17,7 +17,7 @@
 import * as path from 'node:path';
 import { JetError } from '../errors.js';
 import { DB_STATE_CLEAN_SHUTDOWN, DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
-import { LOG_HEADER_BLOCK, type LogHeader } from '../format/log-header.js';
+import type { LogHeader } from '../format/log-header.js';
 import {
   REC_ATTACH, REC_BEGIN, REC_COMMIT, REC_PAGE, decodeAttach, decodePage, type PageRecord,
 } from '../format/log-record.js';
@@ -26,7 +26,7 @@ import type { Checkpoint } from '../format/checkpoint.js';
 import { DatabaseFile } from './database-file.js';
 import { checkFollows, planChain } from './log-chain.js';
 import { archivedPath, currentPath, listLogs, type LogDir } from './log-files.js';
-import { checkLogHeader, readGeneration } from './log-reader.js';
+import { readGeneration, readLogHeader } from './log-reader.js';
 import { redoPage } from './redo.js';
 import type { ResolvedParams } from './params.js';
 
@@ -80,10 +80,7 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
   const d: LogDir = { io: p.io, dir: p.logFilePath, base: p.baseName };
   const listing = await listLogs(d);
   let currentGen: number | undefined;
-  if (listing.hasCurrent) {
-    const head = await readHead(p, currentPath(d));
-    currentGen = checkLogHeader(head, currentPath(d)).generation;
-  }
+  if (listing.hasCurrent) currentGen = (await readLogHeader(p.io, currentPath(d))).generation;
   const plan = planChain(listing, chk.lgpos.gen, currentGen);
   const pending = new Map<string, { db: RecoveringDb; pgno: number; page: Buffer }>();
   const stats: RecoveryStats = { generations: 0, transactionsRedone: 0, transactionsDropped: 0, pagesApplied: 0, pagesSkipped: 0, databases: [] };
@@ -113,7 +110,7 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
       if (cmpLgpos(at, chk.lgpos) < 0 && r.type !== REC_ATTACH) continue;
       switch (r.type) {
         case REC_ATTACH: {
-          const a = decodeAttach(r.payload);
+          const a = decoded(() => decodeAttach(r.payload), file, r.off);
           dbs.set(a.dbid, { name: a.name, dbSignature: a.dbSignature, createdInLog: a.create, dbtime: 0, pageCount: 0 });
           break;
         }
@@ -123,7 +120,7 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
           break;
         case REC_PAGE:
           if (!txn) throw corrupt(file, r.off, 'PAGE record outside a transaction');
-          txn.pages.push(decodePage(r.payload));
+          txn.pages.push(decoded(() => decodePage(r.payload), file, r.off));
           break;
         case REC_COMMIT:
           if (!txn) throw corrupt(file, r.off, 'COMMIT outside a transaction');
@@ -149,19 +146,17 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
   };
 }
 
-function corrupt(file: string, off: number, what: string): JetError {
-  return new JetError('JET_errLogFileCorrupt', `log ${file} offset ${off}: ${what}`);
+/** A payload that passed its checksum but does not decode was written wrong: corruption all the same. */
+function decoded<T>(decode: () => T, file: string, off: number): T {
+  try {
+    return decode();
+  } catch (e) {
+    throw corrupt(file, off, `malformed payload (${(e as Error).message})`);
+  }
 }
 
-async function readHead(p: ResolvedParams, file: string): Promise<Buffer> {
-  const fh = await p.io.open(file, 'r');
-  try {
-    const head = Buffer.alloc(LOG_HEADER_BLOCK);
-    await fh.read(head, 0, LOG_HEADER_BLOCK, 0);
-    return head;
-  } finally {
-    await fh.close();
-  }
+function corrupt(file: string, off: number, what: string): JetError {
+  return new JetError('JET_errLogFileCorrupt', `log ${file} offset ${off}: ${what}`);
 }
 
 async function openForRedo(p: ResolvedParams, db: RecoveringDb, logSignature: string): Promise<DatabaseFile> {

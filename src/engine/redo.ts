@@ -20,12 +20,13 @@ export function redoPage(page: Buffer, rec: PageRecord, where: string): RedoResu
     throw new JetError('JET_errDatabaseCorrupted',
       `${where} page ${rec.pgno}: dbtime ${dbtime} on disk, but the log's next change expects ${rec.dbtimeBefore}`);
   }
+  // Check every range before changing a byte: a rejected record leaves the page as it was.
   for (const r of rec.ranges) {
     if (r.offset < 4 || r.offset + r.bytes.length > page.length) {
       throw new JetError('JET_errLogFileCorrupt', `${where} page ${rec.pgno}: log range ${r.offset}+${r.bytes.length} outside the page`);
     }
-    r.bytes.copy(page, r.offset);
   }
+  for (const r of rec.ranges) r.bytes.copy(page, r.offset);
   setPageDbtime(page, rec.dbtimeAfter);
   sealPage(page);
   return 'applied';

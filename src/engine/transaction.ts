@@ -153,6 +153,12 @@ export class Transaction {
     const next = new Map<Database, number>();
     for (const c of changed) {
       const dbtimeAfter = (next.get(c.w.db) ?? c.w.db.dbtime) + 1;
+      if (dbtimeAfter <= c.dbtimeBefore) {
+        // Redo would skip this change as already applied: the database's dbtime
+        // lags a page's, which only a bug or a foreign file can cause.
+        throw new JetError('JET_errDatabaseCorrupted',
+          `database ${c.w.db.name} page ${c.w.pgno}: dbtime ${c.dbtimeBefore} is ahead of the database's ${dbtimeAfter - 1}`);
+      }
       next.set(c.w.db, dbtimeAfter);
       records.push({ type: REC_PAGE, payload: encodePage({ dbid: c.w.db.dbid, pgno: c.w.pgno, dbtimeBefore: c.dbtimeBefore, dbtimeAfter, ranges: c.ranges }) });
       setPageDbtime(c.w.work, dbtimeAfter);

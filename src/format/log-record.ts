@@ -5,22 +5,24 @@
  *   padding brings the record to a multiple of RECORD_ALIGN bytes.
  *   RECORD_HEADER_SIZE = 4 + 4 + 1 + 3
  *
- *   crc32c covers bytes [4, 12 + length) (length, type, reserved, payload) and is
- *   seeded with the generation number (its 4 little-endian bytes): a record is
- *   valid only in the generation it was written in, so a stale or misplaced
- *   record can never pass for a live one.
+ *   crc32c = CRC32C(generation as 4 LE bytes ++ bytes [4, 12 + length)), i.e. the
+ *   CRC of the record's length, type, reserved and payload, continued from the
+ *   CRC of the generation number: a record is valid only in the generation it
+ *   was written in, so a stale or misplaced record can never pass for a live one.
  *
  * Payloads (all integers little-endian):
  *   BEGIN    txid u64
  *   PAGE     dbid u16, rangeCount u16, pgno u32, dbtimeBefore u64, dbtimeAfter u64,
- *            rangeCount x { offset u16, length u16, bytes }
+ *            rangeCount x { offset u16, length-1 u16, bytes(length) }
  *   COMMIT   txid u64, time f64
  *   ATTACH   dbid u16, flags u16 (ATTACH_CREATE), pageSize u32, dbSignature 16, name UTF-8
  *   ROLL     nextGeneration u32     the last record of every finished generation
  *   TERM     (empty)                a clean shutdown
  *
- * A transaction is BEGIN, its PAGE records, COMMIT, written contiguously (the
- * single writer appends them in one step); recovery redoes PAGE records only
+ * A transaction is BEGIN, its PAGE records, COMMIT, appended in one step by the
+ * single writer, so no other record comes between them — except that a full
+ * generation may end (ROLL) inside one and the rest continue in the next
+ * generation. A checkpoint never falls inside a transaction. Recovery redoes PAGE records only
  * of transactions whose COMMIT it reads. A PAGE record carries the page's
  * dbtime before and after, so redo can tell whether the page already holds it.
  */

@@ -1,12 +1,16 @@
 import { expect } from 'chai';
+import { open as fsOpen } from 'node:fs/promises';
+import * as path from 'node:path';
+import { pageOffset } from '../../src/format/page.js';
+import { stampOf } from '../helpers/engine.js';
 import { Instance } from '../../src/engine/instance.js';
 import { cmpLgpos } from '../../src/format/lgpos.js';
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js';
 import { growPages, setPage } from '../helpers/engine.js';
 import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
 
-/** The real file system, counting fdatasync calls on log files. */
-function countingLogSyncs(): { io: FileSystem; syncs: () => number } {
+/** The real file system, counting fdatasync calls on log files (each delayed by `delayMs`). */
+function countingLogSyncs(delayMs = 0): { io: FileSystem; syncs: () => number } {
   let n = 0;
   const io: FileSystem = {
     ...nodeFileSystem,
@@ -16,7 +20,11 @@ function countingLogSyncs(): { io: FileSystem; syncs: () => number } {
       return {
         read: (b, o, l, p) => fh.read(b, o, l, p),
         write: (b, o, l, p) => fh.write(b, o, l, p),
-        datasync: () => { n++; return fh.datasync(); },
+        datasync: async () => {
+          n++;
+          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+          return fh.datasync();
+        },
         truncate: (len) => fh.truncate(len),
         size: () => fh.size(),
         close: () => fh.close(),
@@ -66,6 +74,26 @@ describe('commit durability', () => {
     info = await inst.getLogInfo();
     expect(cmpLgpos(info.durable, info.tip)).to.equal(0);
     expect(syncs()).to.be.greaterThan(before);
+    await inst.close();
+  });
+
+  it('write-ahead: a checkpoint never writes a page whose log records are not durable yet', async () => {
+    const { io } = countingLogSyncs(50);
+    const dir = await tmpDir();
+    const inst = await Instance.open(dir, { io, lazyFlushDelayMs: 5000 });
+    const db = await inst.openDatabase('main.edb', { create: true });
+    await growPages(inst, db, 2);
+    await setPage(inst, db, 1, 5, false); // so that the checkpoint has log to flush
+    const checkpoint = inst.checkpoint(); // waits ~50 ms for its log flush
+    await setPage(inst, db, 2, 999, false); // committed meanwhile, lazily: not durable
+    await checkpoint;
+    const info = await inst.getLogInfo();
+    expect(cmpLgpos(info.durable, info.tip)).to.be.lessThan(0);
+    const raw = Buffer.alloc(8192);
+    const fh = await fsOpen(path.join(dir, 'main.edb'), 'r');
+    await fh.read(raw, 0, 8192, pageOffset(2, 8192));
+    await fh.close();
+    expect(stampOf(raw)).to.equal(2);
     await inst.close();
   });
 });

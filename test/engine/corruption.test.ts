@@ -74,6 +74,22 @@ describe('corruption is detected, with its error code', () => {
     await inst.close();
   });
 
+  for (const pageSize of [4096, 8192, 32768]) {
+    it(`a zeroed primary header with ${pageSize}-byte pages: the shadow copy takes over`, async () => {
+      const dir = await tmpDir();
+      let inst = await Instance.open(dir, { pageSize });
+      await growPages(inst, await inst.openDatabase('main.edb', { create: true }), 3);
+      await inst.close();
+      const file = path.join(dir, 'main.edb');
+      const fh = await fsOpen(file, 'r+');
+      await fh.write(Buffer.alloc(pageSize), 0, pageSize, 0);
+      await fh.close();
+      inst = await Instance.open(dir, { pageSize });
+      expect(await readStamp(await inst.openDatabase('main.edb'), 3)).to.equal(3);
+      await inst.close();
+    });
+  }
+
   it('a torn database header: the shadow copy takes over; both torn: JET_errDatabaseCorrupted', async () => {
     const dir = await populated();
     const file = path.join(dir, 'main.edb');
@@ -106,12 +122,29 @@ describe('corruption is detected, with its error code', () => {
     await expectJetError(Instance.open(dir), 'JET_errLogFileCorrupt');
   });
 
-  it('a flipped byte in the checkpoint, or no checkpoint beside the logs: JET_errCheckpointCorrupt', async () => {
+  it('a flipped byte in the checkpoint: JET_errCheckpointCorrupt', async () => {
     const dir = await populated();
     await flipByteInFile(path.join(dir, 'edb.chk'), 14);
     await expectJetError(Instance.open(dir), 'JET_errCheckpointCorrupt');
+  });
+
+  it('no checkpoint, but log generation 1 still there: recovery replays from the start of the log', async () => {
+    const dir = await populated({ rolls: 2 });
     await unlink(path.join(dir, 'edb.chk'));
-    await expectJetError(Instance.open(dir), 'JET_errCheckpointCorrupt');
+    const inst = await Instance.open(dir);
+    const db = await inst.openDatabase('main.edb');
+    expect(await readStamp(db, 1)).to.equal(100);
+    expect(await readStamp(db, 2)).to.equal(101);
+    expect(await readStamp(db, 8)).to.equal(8);
+    await inst.close();
+  });
+
+  it('no checkpoint and generation 1 gone: JET_errCheckpointCorrupt', async () => {
+    const dir = await populated({ rolls: 2 });
+    await unlink(path.join(dir, 'edb.chk'));
+    await unlink(path.join(dir, 'edb00000001.log'));
+    const e = await expectJetError(Instance.open(dir), 'JET_errCheckpointCorrupt');
+    expect(e.message).to.include('generation 1');
   });
 
   it('a missing current log: JET_errMissingLogFile', async () => {

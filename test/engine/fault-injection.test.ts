@@ -96,4 +96,15 @@ describe('I/O failures (injected)', () => {
     await growPages(inst, db, 1);
     await inst.close();
   });
+
+  it('a failure between creating the first log and the first checkpoint does not leave an instance that cannot open', async () => {
+    const dir = await tmpDir();
+    const io = new FaultyFileSystem(nodeFileSystem);
+    io.fail({ op: 'open', path: (p) => p.endsWith('edb.chk.tmp'), code: 'EIO' });
+    await expectJetError(Instance.open(dir, { io }), 'JET_errDiskIO');
+    const inst = await Instance.open(dir);
+    const db = await inst.openDatabase('main.edb', { create: true });
+    await growPages(inst, db, 1);
+    await inst.close();
+  });
 });
