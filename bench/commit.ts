@@ -32,7 +32,8 @@ import type { Database } from '../src/engine/database.js';
 import { Instance, type InstanceEvent } from '../src/engine/instance.js';
 import type { InstanceParams } from '../src/engine/params.js';
 import { PAGE_HEADER_SIZE } from '../src/format/page.js';
-import { nodeFileSystem, type FileHandle, type FileSystem, type OpenMode } from '../src/io/file-system.js';
+import { FaultyFileSystem } from '../src/io/fault-injection.js';
+import { nodeFileSystem } from '../src/io/file-system.js';
 
 // ---- arguments --------------------------------------------------------------
 
@@ -68,49 +69,23 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-// ---- a FileSystem that counts syncs and writes --------------------------------
+// ---- counting syncs and writes ------------------------------------------------
 
-type Kind = 'log' | 'db' | 'other';
+type Kind = 'log' | 'db';
+const KIND: Record<Kind, (file: string) => boolean> = { log: (f) => f.endsWith('.log'), db: (f) => f.endsWith('.edb') };
 
+/** Syncs and bytes per kind of file, read off the engine's I/O layer (FaultyFileSystem with no faults). */
 class Counts {
-  syncs: Record<Kind, number> = { log: 0, db: 0, other: 0 };
-  writes: Record<Kind, number> = { log: 0, db: 0, other: 0 };
-  bytes: Record<Kind, number> = { log: 0, db: 0, other: 0 };
-  dirSyncs = 0;
-  reset(): void {
-    for (const k of ['log', 'db', 'other'] as const) this.syncs[k] = this.writes[k] = this.bytes[k] = 0;
-    this.dirSyncs = 0;
+  constructor(private readonly io: FaultyFileSystem) {}
+  get syncs(): Record<Kind, number> {
+    return { log: this.io.count('datasync', KIND.log), db: this.io.count('datasync', KIND.db) };
   }
-}
-
-function kindOf(file: string): Kind {
-  if (file.endsWith('.log')) return 'log';
-  if (file.endsWith('.edb')) return 'db';
-  return 'other';
-}
-
-function countingFileSystem(base: FileSystem, c: Counts): FileSystem {
-  return {
-    async open(file: string, mode: OpenMode): Promise<FileHandle> {
-      const fh = await base.open(file, mode);
-      const k = kindOf(file);
-      return {
-        read: (b, o, l, p) => fh.read(b, o, l, p),
-        write: (b, o, l, p) => { c.writes[k]++; c.bytes[k] += l; return fh.write(b, o, l, p); },
-        datasync: () => { c.syncs[k]++; return fh.datasync(); },
-        truncate: (len) => fh.truncate(len),
-        size: () => fh.size(),
-        close: () => fh.close(),
-      };
-    },
-    rename: (a, b) => base.rename(a, b),
-    unlink: (p) => base.unlink(p),
-    readdir: (p) => base.readdir(p),
-    mkdir: (p, r) => base.mkdir(p, r),
-    exists: (p) => base.exists(p),
-    readFile: (p) => base.readFile(p),
-    syncDir: (p) => { c.dirSyncs++; return base.syncDir(p); },
-  };
+  get bytes(): Record<Kind, number> {
+    return { log: this.io.bytesWritten(KIND.log), db: this.io.bytesWritten(KIND.db) };
+  }
+  reset(): void {
+    this.io.resetCounts();
+  }
 }
 
 // ---- harness ----------------------------------------------------------------
@@ -128,10 +103,11 @@ interface Env {
 /** A fresh instance directory holding one database with `pages` pages, removed afterwards. */
 async function withInstance<T>(pages: number, fn: (env: Env) => Promise<T>, params: InstanceParams = {}): Promise<T> {
   const dir = await mkdtemp(path.join(tmpdir(), 'esebackup-bench-'));
-  const counts = new Counts();
+  const io = new FaultyFileSystem(nodeFileSystem);
+  const counts = new Counts(io);
   let inst: Instance | undefined;
   try {
-    inst = await Instance.open(dir, { ...params, io: countingFileSystem(nodeFileSystem, counts) });
+    inst = await Instance.open(dir, { ...params, io });
     let rolls = 0;
     let checkpoints = 0;
     inst.on('event', (e: InstanceEvent) => {

@@ -53,6 +53,14 @@ export class Checkpointer {
     return this.queued;
   }
 
+  /**
+   * Back-pressure for a full cache: wait for the running checkpoint (whose
+   * writes will clean most of the cache), or run one if none is running.
+   */
+  relieve(): Promise<void> {
+    return this.running ?? this.start();
+  }
+
   /** Start one in the background unless one is running already. */
   nudge(onError: (e: unknown) => void): void {
     if (this.running) return;

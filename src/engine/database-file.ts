@@ -128,7 +128,7 @@ export class DatabaseFile {
     if (n < this.pageSize) into.fill(0, n, this.pageSize);
   }
 
-  /** Write sealed pages. The file grows in extents, never one page at a time. */
+  /** Write sealed pages, sorted by page number. The file grows in extents, never one page at a time. */
   async writePages(pages: { pgno: number; page: Buffer }[]): Promise<void> {
     let highest = 0;
     for (const p of pages) highest = Math.max(highest, p.pgno);
@@ -139,7 +139,13 @@ export class DatabaseFile {
         await this.fh.truncate(pageOffset(capacity + 1, this.pageSize));
         this.capacity = capacity;
       }
-      for (const p of pages) await this.fh.write(p.page, 0, this.pageSize, pageOffset(p.pgno, this.pageSize));
+      // Runs of consecutive page numbers go out in one vectored write each.
+      for (let i = 0; i < pages.length;) {
+        let j = i + 1;
+        while (j < pages.length && pages[j]!.pgno === pages[j - 1]!.pgno + 1) j++;
+        await this.fh.writev(pages.slice(i, j).map((p) => p.page), pageOffset(pages[i]!.pgno, this.pageSize));
+        i = j;
+      }
     } catch (e) {
       throw fromFsError(e, `writing database ${this.path}`);
     }

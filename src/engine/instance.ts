@@ -256,7 +256,7 @@ export class Instance extends EventEmitter {
       else log.scheduleLazyFlush();
     }
     const dirty = this.cache.dirtyCount;
-    if (dirty >= this.params.cacheSizePages) await this.checkpointer.run();
+    if (dirty >= this.params.cacheSizePages) await this.checkpointer.relieve();
     else if (dirty >= this.params.checkpointDirtyPages) this.checkpointer.nudge((e) => this.emitEvent({ type: 'checkpoint-failed', error: e }));
   }
 
@@ -320,8 +320,12 @@ export class Instance extends EventEmitter {
   private rolled(gen: number): void {
     this.emitEvent({ type: 'roll', generation: gen });
     // A finished generation is the natural moment to let the checkpoint (and,
-    // with circular logging, the deletion of old generations) catch up.
-    this.checkpointer.nudge((e) => this.emitEvent({ type: 'checkpoint-failed', error: e }));
+    // with circular logging, the deletion of old generations) catch up, once
+    // the log since the checkpoint is deeper than checkpointDepth.
+    const depth = (gen + 1 - this.checkpointLgpos.gen) * this.params.logFileSize;
+    if (depth > this.params.checkpointDepth) {
+      this.checkpointer.nudge((e) => this.emitEvent({ type: 'checkpoint-failed', error: e }));
+    }
   }
 
   private becomeUnavailable(e: JetError): void {

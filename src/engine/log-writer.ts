@@ -74,6 +74,8 @@ export class LogWriter {
   private fileGen: number;
   private file: FileHandle;
   private durableLgpos: Lgpos;
+  /** Everything before this position is written; durable after the loop's next sync. */
+  private writtenLgpos: Lgpos;
   private flushing: Promise<void> | null = null;
   private waiters: { at: Lgpos; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private failure: JetError | null = null;
@@ -87,6 +89,7 @@ export class LogWriter {
     this.tipFileSize = o.currentFileSize;
     this.file = o.file;
     this.durableLgpos = { gen: o.gen, off: o.off };
+    this.writtenLgpos = this.durableLgpos;
   }
 
   /** The position the next record will get. */
@@ -171,21 +174,24 @@ export class LogWriter {
     this.flushing = this.flushLoop().finally(() => { this.flushing = null; });
   }
 
+  /**
+   * Write what is queued and fdatasync it, until the queue is empty. Lazy
+   * commits are synced too, a few milliseconds late, so "lazy" means "durable
+   * soon", not "durable whenever the OS gets to it".
+   */
   private async flushLoop(): Promise<void> {
     while (this.queue.length > 0 && !this.failure) {
       const batch = this.queue;
       this.queue = [];
       try {
         await this.writeBatch(batch);
+        await this.file.datasync();
       } catch (e) {
         this.fail(e);
         return;
       }
       for (const c of batch) this.queuedBytes -= c.bytes.length;
-      const last = batch[batch.length - 1]!;
-      this.durableLgpos = last.gen === this.fileGen
-        ? { gen: last.gen, off: last.off + last.bytes.length }
-        : { gen: this.fileGen, off: LOG_HEADER_BLOCK }; // the batch ended with a ROLL, the new file is ready
+      this.durableLgpos = this.writtenLgpos;
       const still: typeof this.waiters = [];
       for (const w of this.waiters) (cmpLgpos(w.at, this.durableLgpos) <= 0 ? w.resolve() : still.push(w));
       this.waiters = still;
@@ -203,6 +209,7 @@ export class LogWriter {
       const run = batch.slice(i, j);
       const bytes = run.length === 1 ? run[0]!.bytes : Buffer.concat(run.map((c) => c.bytes));
       await this.file.write(bytes, 0, bytes.length, run[0]!.off);
+      this.writtenLgpos = { gen, off: run[0]!.off + bytes.length };
       i = j;
     }
     // A batch that ends with a ROLL record has no chunk of the next
@@ -211,7 +218,6 @@ export class LogWriter {
     // after this batch was taken, and then it is not written yet.)
     const last = batch[batch.length - 1]!;
     if (last.roll && last.gen === this.fileGen) await this.startGeneration(this.fileGen + 1);
-    else await this.file.datasync();
   }
 
   /** The current file ends with its ROLL record: sync it, then switch files. */
@@ -225,6 +231,7 @@ export class LogWriter {
     this.file = next;
     await installGeneration(this.o.dir, finished);
     this.fileGen = gen;
+    this.writtenLgpos = { gen, off: LOG_HEADER_BLOCK };
     this.pendingHeaders.delete(gen);
     this.o.onRolled(finished);
   }

@@ -27,6 +27,11 @@ export interface InstanceParams {
   cacheSizePages?: number;
   /** Dirty pages that trigger a background checkpoint. Default half the cache. */
   checkpointDirtyPages?: number;
+  /**
+   * Log bytes after the checkpoint that make a finished generation start a
+   * checkpoint (ESE's JET_paramCheckpointDepthMax). Default 20 MiB.
+   */
+  checkpointDepth?: number;
   /** Delay before a lazy commit's log records are written, ms. Default 5. */
   lazyFlushDelayMs?: number;
   /** The I/O layer (tests inject faults through it). Default node:fs. */
@@ -45,6 +50,7 @@ export interface ResolvedParams {
   recovery: boolean;
   cacheSizePages: number;
   checkpointDirtyPages: number;
+  checkpointDepth: number;
   lazyFlushDelayMs: number;
   io: FileSystem;
 }
@@ -54,7 +60,7 @@ export const MAX_LOG_FILE_SIZE = 32 * 1024 * 1024;
 
 const KNOWN = new Set([
   'systemPath', 'logFilePath', 'baseName', 'logFileSize', 'pageSize', 'circularLog',
-  'createPathIfNotExist', 'recovery', 'cacheSizePages', 'checkpointDirtyPages', 'lazyFlushDelayMs', 'io',
+  'createPathIfNotExist', 'recovery', 'cacheSizePages', 'checkpointDirtyPages', 'checkpointDepth', 'lazyFlushDelayMs', 'io',
 ]);
 
 function bad(msg: string): JetError {
@@ -112,6 +118,7 @@ export function resolveParams(dir: unknown, params: InstanceParams = {}): Resolv
     recovery: bool('recovery', params.recovery, true),
     cacheSizePages,
     checkpointDirtyPages,
+    checkpointDepth: intIn('checkpointDepth', params.checkpointDepth ?? 20 * 1024 * 1024, 0, 2 ** 40),
     lazyFlushDelayMs: intIn('lazyFlushDelayMs', params.lazyFlushDelayMs ?? 5, 0, 10_000),
     io,
   };

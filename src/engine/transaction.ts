@@ -52,6 +52,15 @@ interface Working {
   work: Buffer;
 }
 
+const zeroPages = new Map<number, Buffer>();
+
+/** A shared all-zero page, used only as a read-only base image. */
+function zeroPage(size: number): Buffer {
+  let z = zeroPages.get(size);
+  if (!z) zeroPages.set(size, (z = Buffer.alloc(size)));
+  return z;
+}
+
 export interface CommitOptions {
   /** Wait until the commit is on disk (default true). false = lazy: durable soon, for bulk loads. */
   durable?: boolean;
@@ -95,7 +104,9 @@ export class Transaction {
     const k = frameKey(db.dbid, pgno);
     const w = this.pages.get(k);
     if (w) return w.work;
-    const base = (await this.host.readCommitted(db, pgno)).page;
+    // A page past the committed page count was never written: it is zeros,
+    // and reading it from disk would only cost time.
+    const base = pgno > db.pageCount ? zeroPage(db.pageSize) : (await this.host.readCommitted(db, pgno)).page;
     const fresh: Working = { db, pgno, base, work: Buffer.from(base) };
     this.pages.set(k, fresh);
     return fresh.work;

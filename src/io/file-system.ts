@@ -17,6 +17,8 @@ export interface FileHandle {
   read(buf: Uint8Array, off: number, len: number, pos: number): Promise<number>;
   /** Write all of buf[off, off+len) at file position pos. */
   write(buf: Uint8Array, off: number, len: number, pos: number): Promise<void>;
+  /** Write the buffers back to back from file position pos (one system call when it can). */
+  writev(bufs: Buffer[], pos: number): Promise<void>;
   /** fdatasync: data and the size are durable when it resolves. */
   datasync(): Promise<void>;
   truncate(len: number): Promise<void>;
@@ -60,6 +62,15 @@ class NodeFileHandle implements FileHandle {
     while (done < len) {
       const { bytesWritten } = await this.fh.write(buf, off + done, len - done, pos + done);
       done += bytesWritten;
+    }
+  }
+  async writev(bufs: Buffer[], pos: number): Promise<void> {
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await this.fh.writev(bufs, pos);
+    if (bytesWritten < total) {
+      // A short vectored write: finish the rest with plain writes.
+      const rest = Buffer.concat(bufs).subarray(bytesWritten);
+      await this.write(rest, 0, rest.length, pos + bytesWritten);
     }
   }
   datasync(): Promise<void> { return this.fh.datasync(); }

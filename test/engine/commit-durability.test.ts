@@ -5,33 +5,18 @@ import { pageOffset } from '../../src/format/page.js';
 import { stampOf } from '../helpers/engine.js';
 import { Instance } from '../../src/engine/instance.js';
 import { cmpLgpos } from '../../src/format/lgpos.js';
-import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js';
+import { FaultyFileSystem } from '../../src/io/fault-injection.js';
+import { nodeFileSystem } from '../../src/io/file-system.js';
 import { growPages, setPage } from '../helpers/engine.js';
 import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
 
+const isLog = (p: string) => p.endsWith('.log');
+
 /** The real file system, counting fdatasync calls on log files (each delayed by `delayMs`). */
-function countingLogSyncs(delayMs = 0): { io: FileSystem; syncs: () => number } {
-  let n = 0;
-  const io: FileSystem = {
-    ...nodeFileSystem,
-    async open(path, mode) {
-      const fh = await nodeFileSystem.open(path, mode);
-      if (!path.endsWith('.log')) return fh;
-      return {
-        read: (b, o, l, p) => fh.read(b, o, l, p),
-        write: (b, o, l, p) => fh.write(b, o, l, p),
-        datasync: async () => {
-          n++;
-          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-          return fh.datasync();
-        },
-        truncate: (len) => fh.truncate(len),
-        size: () => fh.size(),
-        close: () => fh.close(),
-      };
-    },
-  };
-  return { io, syncs: () => n };
+function countingLogSyncs(delayMs = 0): { io: FaultyFileSystem; syncs: () => number } {
+  const io = new FaultyFileSystem(nodeFileSystem);
+  if (delayMs > 0) io.fail({ op: 'datasync', path: isLog, delayMs });
+  return { io, syncs: () => io.count('datasync', isLog) };
 }
 
 describe('commit durability', () => {

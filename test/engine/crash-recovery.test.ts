@@ -40,15 +40,18 @@ function runAndKill(dir: string, writers: number, afterMs: number): Promise<{ st
 }
 
 describe('crash recovery (SIGKILL)', function () {
-  this.timeout(180_000);
+  this.timeout(process.env.SOAK ? 0 : 180_000);
   afterEach(removeTmpDirs);
 
-  it('recovers exactly the acknowledged transactions after each of 24 kills at random moments', async () => {
+  // npm run test:soak kills it 200 times instead.
+  const rounds = process.env.SOAK ? 200 : 24;
+
+  it(`recovers exactly the acknowledged transactions after each of ${rounds} kills at random moments`, async () => {
     const dir = await tmpDir();
     let random = 12345;
     const nextRandom = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let recoveredTotal = 0;
-    for (let round = 0; round < 24; round++) {
+    for (let round = 0; round < rounds; round++) {
       const writers = round % 3 === 0 ? 1 : 4; // serial commits and group commits
       const { start, acked } = await runAndKill(dir, writers, 20 + Math.floor(nextRandom() * 300));
       const inst = await Instance.open(dir, CRASH_PARAMS);
