@@ -9,6 +9,7 @@
 /** name -> [number, short description]. The single table of codes. */
 const CODES = {
   JET_errSuccess: [0, 'successful operation'],
+  JET_errKeyTooBig: [-408, 'the key is too large'],
   JET_errLogFileCorrupt: [-501, 'a log file header is corrupt'],
   JET_errBackupDirectoryNotEmpty: [-504, 'the backup directory is not empty'],
   JET_errBackupInProgress: [-505, 'a backup is already running'],
@@ -50,6 +51,7 @@ const CODES = {
   JET_errBackupAbortByServer: [-801, 'backup aborted by the engine (stop service or termination)'],
   JET_errInvalidGrbit: [-900, 'invalid flags'],
   JET_errTermInProgress: [-1000, 'termination in progress'],
+  JET_errInvalidName: [-1002, 'invalid name'],
   JET_errInvalidParameter: [-1003, 'invalid parameter'],
   JET_errOutOfMemory: [-1011, 'out of memory'],
   JET_errReadVerifyFailure: [-1018, 'checksum error on a database page'],
@@ -64,6 +66,7 @@ const CODES = {
   JET_errDatabaseCorrupted: [-1206, 'not a database file, or corrupted'],
   JET_errPageSizeMismatch: [-1213, 'the database page size does not match the instance'],
   JET_errClientRequestToStopJetService: [-1329, 'service stop requested'],
+  JET_errColumnTooBig: [-1506, 'the value is too large'],
   JET_errDiskFull: [-1808, 'no space left on disk'],
   JET_errFileNotFound: [-1811, 'file not found'],
   JET_errAfterInitialization: [-1850, 'cannot restore after initialization'],
@@ -73,6 +76,7 @@ const CODES = {
 export type JetErrName = keyof typeof CODES;
 
 export const JET_errSuccess = 0;
+export const JET_errKeyTooBig = -408;
 export const JET_errLogFileCorrupt = -501;
 export const JET_errBackupDirectoryNotEmpty = -504;
 export const JET_errBackupInProgress = -505;
@@ -115,6 +119,7 @@ export const errBackupAbortByCaller = -800;
 export const JET_errBackupAbortByServer = -801;
 export const JET_errInvalidGrbit = -900;
 export const JET_errTermInProgress = -1000;
+export const JET_errInvalidName = -1002;
 export const JET_errInvalidParameter = -1003;
 export const JET_errOutOfMemory = -1011;
 export const JET_errReadVerifyFailure = -1018;
@@ -129,6 +134,7 @@ export const JET_errDatabaseInUse = -1202;
 export const JET_errDatabaseCorrupted = -1206;
 export const JET_errPageSizeMismatch = -1213;
 export const JET_errClientRequestToStopJetService = -1329;
+export const JET_errColumnTooBig = -1506;
 export const JET_errDiskFull = -1808;
 export const JET_errFileNotFound = -1811;
 export const JET_errAfterInitialization = -1850;

@@ -2,17 +2,25 @@
  * A database attached to a running instance: its file plus the in-memory
  * counters the engine hands out (dbtime, page count).
  *
- * Pages are read through the instance's cache and always show committed
- * state. Changing pages takes a Transaction (transaction.ts).
+ * Two levels of access:
+ *  - tables (put / get / delete / range / transaction / tables), the API
+ *    applications use, built on B+trees in src/tables/;
+ *  - pages (readPage, and Instance.beginTransaction for changes), the level
+ *    the table layer and the backup are built on.
  */
 import * as path from 'node:path';
 import { JetError } from '../errors.js';
 import type { DatabaseFile } from './database-file.js';
-import type { Frame } from './page-cache.js';
+import type { Image } from './page-cache.js';
+import type { CommitOptions } from './transaction.js';
+import {
+  snapshotGet, snapshotRange, snapshotTables, tableTransaction,
+  type Bytes, type RangeOptions, type Row, type TableHost, type TableTransaction,
+} from '../tables/table-store.js';
 
 /** What a Database needs from its instance. */
-export interface PageSource {
-  readCommitted(db: Database, pgno: number): Promise<Frame>;
+export interface PageSource extends TableHost {
+  readCommitted(db: Database, pgno: number, asOf?: number): Promise<Image>;
   assertUsable(): void;
 }
 
@@ -51,17 +59,53 @@ export class Database {
   }
 
   /**
-   * The committed image of page `pgno` (1 ..). Pages past the end, or never
+   * The committed image of page `pgno` (1 ..), the newest or as of snapshot
+   * `asOf` (Instance.openSnapshot().seq). Pages past the end, or never
    * written, come back zero-filled with initialized = false. The buffer is
    * shared with the cache: do not modify it.
    */
-  async readPage(pgno: number): Promise<{ page: Buffer; initialized: boolean }> {
+  async readPage(pgno: number, asOf?: number): Promise<{ page: Buffer; initialized: boolean }> {
     this.assertOpen();
     if (!Number.isInteger(pgno) || pgno < 1 || pgno > 0xffffffff) {
       throw new JetError('JET_errInvalidParameter', `database ${this.name}: bad page number ${String(pgno)}`);
     }
-    const f = await this.source.readCommitted(this, pgno);
+    const f = await this.source.readCommitted(this, pgno, asOf);
     return { page: f.page, initialized: f.initialized };
+  }
+
+  // ---- tables -----------------------------------------------------------------
+
+  /** Insert or replace, in a transaction of its own (durable unless `durable: false`). */
+  async put(table: string, key: Bytes, value: Bytes, options?: CommitOptions): Promise<void> {
+    await tableTransaction(this.source, this, (tx) => tx.put(table, key, value), options);
+  }
+
+  /** The committed value, or undefined. */
+  get(table: string, key: Bytes): Promise<Buffer | undefined> {
+    return snapshotGet(this.source, this, table, key);
+  }
+
+  /** Delete, in a transaction of its own; resolves to whether the key existed. */
+  delete(table: string, key: Bytes, options?: CommitOptions): Promise<boolean> {
+    return tableTransaction(this.source, this, (tx) => tx.delete(table, key), options);
+  }
+
+  /**
+   * Run `fn` atomically: it commits when `fn` resolves (durably, unless
+   * `durable: false`) and rolls back when it throws. One writer at a time.
+   */
+  transaction<T>(fn: (tx: TableTransaction) => Promise<T>, options?: CommitOptions): Promise<T> {
+    return tableTransaction(this.source, this, fn, options);
+  }
+
+  /** Rows in key order (or reverse) within the bounds, from one snapshot. */
+  range(table: string, options?: RangeOptions): AsyncGenerator<Row> {
+    return snapshotRange(this.source, this, table, options);
+  }
+
+  /** Table names, in byte order. */
+  tables(): Promise<string[]> {
+    return snapshotTables(this.source, this);
   }
 }
 

@@ -33,7 +33,7 @@ import { ensureDir, logDirOf, startLog } from './instance-startup.js';
 import { listLogs } from './log-files.js';
 import { LogRetention } from './log-retention.js';
 import { LogWriter, type RecordToAppend } from './log-writer.js';
-import { PageCache, type Frame } from './page-cache.js';
+import { PageCache, type Image } from './page-cache.js';
 import { resolveParams, type InstanceParams, type ResolvedParams } from './params.js';
 import type { RecoveryStats } from './recovery.js';
 import { Transaction, type CommitOptions, type TxHost } from './transaction.js';
@@ -185,18 +185,31 @@ export class Instance extends EventEmitter {
     return [...this.dbs.values()];
   }
 
-  /** The committed image of a page, through the cache. */
-  async readCommitted(db: Database, pgno: number): Promise<Frame> {
+  /**
+   * The committed image of a page, through the cache: the newest, or the one
+   * a snapshot opened at commit sequence `asOf` sees.
+   */
+  async readCommitted(db: Database, pgno: number, asOf = Infinity): Promise<Image> {
     for (;;) {
       const hit = this.cache.get(db.dbid, pgno);
-      if (hit) return hit;
+      if (hit) return PageCache.imageAt(hit, asOf);
       const epoch = db.writeEpoch;
       const { page, initialized } = await db.file.readPage(pgno);
       // The checkpoint wrote this file while we read: our image may predate a
       // write whose frame was evicted since. Read again.
       if (db.writeEpoch !== epoch && !this.cache.get(db.dbid, pgno)) continue;
-      return this.cache.addClean(db.dbid, pgno, page, initialized);
+      return PageCache.imageAt(this.cache.addClean(db.dbid, pgno, page, initialized), asOf);
     }
+  }
+
+  /**
+   * Read as of now: pass `seq` to readPage to see the databases as they were
+   * at this moment, whatever commits later. Close it when done; an open
+   * snapshot keeps replaced page images in memory.
+   */
+  openSnapshot(): { seq: number; close: () => void } {
+    this.assertUsable();
+    return this.cache.openSnapshot();
   }
 
   // ---- transactions -------------------------------------------------------
@@ -218,8 +231,9 @@ export class Instance extends EventEmitter {
     const host: TxHost = {
       assertUsable: () => this.assertUsable(),
       readCommitted: (db, pgno) => this.readCommitted(db, pgno),
+      nextCommitSeq: () => this.cache.nextCommitSeq(),
       appendRecords: (records) => this.appendRecords(records),
-      install: (db, pgno, page, begin) => this.cache.install(db.dbid, pgno, page, begin ?? LGPOS_ZERO),
+      install: (db, pgno, page, begin, seq, base) => this.cache.install(db.dbid, pgno, page, begin ?? LGPOS_ZERO, seq, base),
       afterCommit: (end, durable) => this.afterCommit(end, durable),
       releaseWriter: () => { if (!released) { released = true; release(); } },
       nextTxid: () => ++this.txid,

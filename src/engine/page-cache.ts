@@ -14,16 +14,31 @@
  * Eviction drops the least recently used clean pages once the cache holds more
  * than `capacity` pages. Dirty pages are never evicted; the instance runs a
  * checkpoint when too many pile up.
+ *
+ * Snapshots (for readers that walk several pages while commits go on): every
+ * commit gets a sequence number, and a reader reads as of the sequence number
+ * current when it began. While any snapshot is open, a commit that replaces
+ * an image keeps the old one in the frame's `older` list, and such frames are
+ * not evicted; closing the last snapshot that needs an old image drops it.
+ * An image read from disk is as old as every open snapshot needs: a page
+ * changed after a snapshot began keeps its old image in memory until then.
  */
 import type { Lgpos } from '../format/lgpos.js';
 
-export interface Frame {
-  readonly dbid: number;
-  readonly pgno: number;
-  /** The committed image. Never mutated. */
+export interface Image {
+  /** Never mutated. */
   page: Buffer;
   /** False for a page that has never been written (all zeros). */
   initialized: boolean;
+  /** The commit that made this image; 0 when older than every open snapshot. */
+  seq: number;
+}
+
+export interface Frame extends Image {
+  readonly dbid: number;
+  readonly pgno: number;
+  /** Images this one replaced that open snapshots may still read, oldest first. */
+  older: Image[] | null;
   /** Position of the BEGIN of the first transaction that dirtied it since it was last written, or null when clean. */
   firstDirty: Lgpos | null;
 }
@@ -38,11 +53,38 @@ export class PageCache {
   // so the first entries are the least recently used.
   private readonly frames = new Map<number, Frame>();
   private dirty = 0;
+  /** The last commit installed. */
+  private seq = 0;
+  /** Open snapshots: sequence number -> how many. */
+  private readonly snapshots = new Map<number, number>();
+  private readonly framesWithOlder = new Set<Frame>();
 
   constructor(private readonly capacity: number) {}
 
   get size(): number { return this.frames.size; }
   get dirtyCount(): number { return this.dirty; }
+  get commitSeq(): number { return this.seq; }
+
+  /** The sequence number the next commit installs its images under. */
+  nextCommitSeq(): number { return ++this.seq; }
+
+  /** Read as of now until the returned function is called. */
+  openSnapshot(): { seq: number; close: () => void } {
+    const seq = this.seq;
+    this.snapshots.set(seq, (this.snapshots.get(seq) ?? 0) + 1);
+    let open = true;
+    return {
+      seq,
+      close: () => {
+        if (!open) return;
+        open = false;
+        const n = this.snapshots.get(seq)! - 1;
+        if (n === 0) this.snapshots.delete(seq);
+        else this.snapshots.set(seq, n);
+        this.prune();
+      },
+    };
+  }
 
   get(dbid: number, pgno: number): Frame | undefined {
     const k = frameKey(dbid, pgno);
@@ -54,36 +96,76 @@ export class PageCache {
     return f;
   }
 
+  /** The image of `frame` a reader at snapshot `seq` sees. */
+  static imageAt(frame: Frame, seq: number): Image {
+    if (frame.seq <= seq) return frame;
+    for (let i = (frame.older?.length ?? 0) - 1; i >= 0; i--) if (frame.older![i]!.seq <= seq) return frame.older![i]!;
+    throw new Error(`page cache: no image of page ${frame.pgno} for snapshot ${seq}`);
+  }
+
   /**
    * Add a page just read from disk. A read races with commits: if a commit
-   * installed the page while the read was in flight, the cached image is newer
+   * installed the page while the read was in flight, the cached frame is newer
    * and wins.
    */
   addClean(dbid: number, pgno: number, page: Buffer, initialized: boolean): Frame {
     const existing = this.frames.get(frameKey(dbid, pgno));
     if (existing) return existing;
-    const f: Frame = { dbid, pgno, page, initialized, firstDirty: null };
+    const f: Frame = { dbid, pgno, page, initialized, seq: 0, older: null, firstDirty: null };
     this.frames.set(frameKey(dbid, pgno), f);
     this.evict();
     return f;
   }
 
-  /** Install a committed image. `begin` is where its transaction's records start. */
-  install(dbid: number, pgno: number, page: Buffer, begin: Lgpos): void {
+  /**
+   * Install a committed image made by commit `seq`, whose transaction's
+   * records start at `begin`. `base` is the image the transaction started
+   * from, kept for open snapshots when the frame is not cached.
+   */
+  install(dbid: number, pgno: number, page: Buffer, begin: Lgpos, seq: number, base: Image): void {
     const k = frameKey(dbid, pgno);
-    const f = this.frames.get(k);
+    let f = this.frames.get(k);
     if (f) {
       this.frames.delete(k);
-      f.page = page;
-      f.initialized = true;
+      if (this.snapshots.size > 0) this.keepOlder(f, { page: f.page, initialized: f.initialized, seq: f.seq });
       if (f.firstDirty === null) {
         f.firstDirty = begin;
         this.dirty++;
       }
-      this.frames.set(k, f);
     } else {
-      this.frames.set(k, { dbid, pgno, page, initialized: true, firstDirty: begin });
+      f = { dbid, pgno, page, initialized: true, seq, older: null, firstDirty: begin };
       this.dirty++;
+      if (this.snapshots.size > 0) this.keepOlder(f, { page: base.page, initialized: base.initialized, seq: 0 });
+    }
+    f.page = page;
+    f.initialized = true;
+    f.seq = seq;
+    this.frames.set(k, f);
+    this.evict();
+  }
+
+  private keepOlder(f: Frame, image: Image): void {
+    (f.older ??= []).push(image);
+    this.framesWithOlder.add(f);
+  }
+
+  /** Drop old images no open snapshot can read any more. */
+  private prune(): void {
+    let oldest = Infinity;
+    for (const s of this.snapshots.keys()) oldest = Math.min(oldest, s);
+    for (const f of this.framesWithOlder) {
+      const older = f.older!;
+      // The image the oldest snapshot reads; everything before it is unreachable.
+      let keepFrom = older.length;
+      if (f.seq > oldest) {
+        keepFrom = older.length - 1;
+        while (keepFrom > 0 && older[keepFrom]!.seq > oldest) keepFrom--;
+      }
+      older.splice(0, keepFrom);
+      if (older.length === 0) {
+        f.older = null;
+        this.framesWithOlder.delete(f);
+      }
     }
     this.evict();
   }
@@ -116,21 +198,11 @@ export class PageCache {
     return oldest;
   }
 
-  /** Forget every page of a database (used when it is closed). Its pages must be clean. */
-  dropDatabase(dbid: number): void {
-    for (const [k, f] of this.frames) {
-      if (f.dbid === dbid) {
-        if (f.firstDirty !== null) this.dirty--;
-        this.frames.delete(k);
-      }
-    }
-  }
-
   private evict(): void {
     if (this.frames.size <= this.capacity) return;
     for (const [k, f] of this.frames) {
       if (this.frames.size <= this.capacity) break;
-      if (f.firstDirty === null) this.frames.delete(k);
+      if (f.firstDirty === null && f.older === null) this.frames.delete(k);
     }
   }
 }

@@ -15,7 +15,8 @@
  *
  * Readers (Database.readPage) see a commit as soon as it is installed, which
  * can be a moment before it is durable. A crash in that moment loses the
- * commit, but its commit() had not returned.
+ * commit, but its commit() had not returned. Readers that walk several pages
+ * read as of a snapshot (Instance.openSnapshot) and see no later commit.
  */
 import { JetError } from '../errors.js';
 import type { Lgpos } from '../format/lgpos.js';
@@ -25,18 +26,20 @@ import {
 import { pageDbtime, sealPage, setPageDbtime } from '../format/page.js';
 import type { Database } from './database.js';
 import type { RecordToAppend } from './log-writer.js';
-import type { Frame } from './page-cache.js';
+import type { Image } from './page-cache.js';
 import { frameKey } from './page-cache.js';
 import { diffPages } from './page-diff.js';
 
 /** What a transaction needs from its instance. */
 export interface TxHost {
   assertUsable(): void;
-  readCommitted(db: Database, pgno: number): Promise<Frame>;
+  readCommitted(db: Database, pgno: number): Promise<Image>;
+  /** The sequence number of the next commit (orders commits for snapshots). */
+  nextCommitSeq(): number;
   /** Append the records (when logging is on); returns where they start and end, or null without logging. */
   appendRecords(records: RecordToAppend[]): { begin: Lgpos; end: Lgpos } | null;
-  /** Install committed images in the cache. */
-  install(db: Database, pgno: number, page: Buffer, begin: Lgpos | null): void;
+  /** Install a committed image in the cache; `base` is the image the transaction started from. */
+  install(db: Database, pgno: number, page: Buffer, begin: Lgpos | null, seq: number, base: Image): void;
   /** Wait for durability (durable) or schedule it (lazy), and apply back-pressure. */
   afterCommit(end: Lgpos | null, durable: boolean): Promise<void>;
   releaseWriter(): void;
@@ -47,7 +50,7 @@ interface Working {
   db: Database;
   pgno: number;
   /** The committed image the copy started from. */
-  base: Buffer;
+  base: Image;
   /** The private copy the caller changes. */
   work: Buffer;
 }
@@ -106,8 +109,8 @@ export class Transaction {
     if (w) return w.work;
     // A page past the committed page count was never written: it is zeros,
     // and reading it from disk would only cost time.
-    const base = pgno > db.pageCount ? zeroPage(db.pageSize) : (await this.host.readCommitted(db, pgno)).page;
-    const fresh: Working = { db, pgno, base, work: Buffer.from(base) };
+    const base = pgno > db.pageCount ? { page: zeroPage(db.pageSize), initialized: false, seq: 0 } : await this.host.readCommitted(db, pgno);
+    const fresh: Working = { db, pgno, base, work: Buffer.from(base.page) };
     this.pages.set(k, fresh);
     return fresh.work;
   }
@@ -152,9 +155,9 @@ export class Transaction {
     const changed: { w: Working; ranges: PageRange[]; dbtimeBefore: number }[] = [];
     for (const w of this.pages.values()) {
       w.work.writeUInt32LE(w.pgno, 4);
-      const dbtimeBefore = pageDbtime(w.base);
+      const dbtimeBefore = pageDbtime(w.base.page);
       setPageDbtime(w.work, dbtimeBefore);
-      const diff = diffPages(w.base, w.work, 4);
+      const diff = diffPages(w.base.page, w.work, 4);
       if (diff.length === 0) continue;
       changed.push({ w, dbtimeBefore, ranges: diff.map((r) => ({ offset: r.offset, bytes: w.work.subarray(r.offset, r.offset + r.length) })) });
     }
@@ -180,7 +183,8 @@ export class Transaction {
     const pos = this.host.appendRecords(records);
     for (const [db, dbtime] of next) db.dbtime = dbtime;
     for (const [db, count] of this.grown) db.pageCount = Math.max(db.pageCount, count);
-    for (const c of changed) this.host.install(c.w.db, c.w.pgno, c.w.work, pos ? pos.begin : null);
+    const seq = this.host.nextCommitSeq();
+    for (const c of changed) this.host.install(c.w.db, c.w.pgno, c.w.work, pos ? pos.begin : null, seq, c.w.base);
     return pos ? pos.end : null;
   }
 }
