@@ -14,9 +14,10 @@ import type { DatabaseFile } from './database-file.js';
 import type { Image } from './page-cache.js';
 import type { CommitOptions } from './transaction.js';
 import {
-  snapshotGet, snapshotRange, snapshotTables, tableTransaction,
+  snapshotCheck, snapshotGet, snapshotRange, snapshotTables, tableTransaction,
   type Bytes, type RangeOptions, type Row, type TableHost, type TableTransaction,
 } from '../tables/table-store.js';
+import type { TreeCheckReport } from '../tables/check-tree.js';
 
 /** What a Database needs from its instance. */
 export interface PageSource extends TableHost {
@@ -106,6 +107,11 @@ export class Database {
   /** Table names, in byte order. */
   tables(): Promise<string[]> {
     return snapshotTables(this.source, this);
+  }
+
+  /** Walk every table's B+tree checking its structure; lists every problem found. */
+  checkTables(): Promise<TreeCheckReport> {
+    return snapshotCheck(this.source, this);
   }
 }
 

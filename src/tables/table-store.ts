@@ -12,6 +12,7 @@ import type { CommitOptions, Transaction } from '../engine/transaction.js';
 import { leafCellSize, nodeCapacity, type LeafCell } from '../format/table-pages.js';
 import { insert, lookup, remove, scan, type ScanBounds } from './btree.js';
 import { findOrCreateTable, findTable, listTables } from './catalog.js';
+import { checkTables, type TreeCheckReport } from './check-tree.js';
 import { freeLongValue, readLongValue, writeLongValue } from './long-value.js';
 import { snapshotReader, TxPages, type PageReader } from './page-access.js';
 
@@ -176,6 +177,17 @@ export async function* snapshotRange(host: TableHost, db: Database, table: strin
   const snap = host.openSnapshot();
   try {
     yield* rangeIn(snapshotReader(db, snap.seq), db, t, o);
+  } finally {
+    snap.close();
+  }
+}
+
+/** Check every tree of the database against one snapshot (check-tree.ts). */
+export async function snapshotCheck(host: TableHost, db: Database): Promise<TreeCheckReport> {
+  db.assertOpen();
+  const snap = host.openSnapshot();
+  try {
+    return await checkTables(snapshotReader(db, snap.seq), db, db.pageCount);
   } finally {
     snap.close();
   }
