@@ -11,9 +11,10 @@
  * next transaction commits over it, and then see (by identity) whether the
  * page was changed again meanwhile.
  *
- * Eviction drops the least recently used clean pages once the cache holds more
- * than `capacity` pages. Dirty pages are never evicted; the instance runs a
- * checkpoint when too many pile up.
+ * Eviction drops clean pages once the cache holds more than `capacity`
+ * pages, oldest first but giving a page used since the last scan a second
+ * chance (CLOCK): a hit only sets a flag, it does not reorder anything. Dirty
+ * pages are never evicted; the instance runs a checkpoint when too many pile up.
  *
  * Snapshots (for readers that walk several pages while commits go on): every
  * commit gets a sequence number, and a reader reads as of the sequence number
@@ -39,6 +40,8 @@ export interface Frame extends Image {
   readonly pgno: number;
   /** Images this one replaced that open snapshots may still read, oldest first. */
   older: Image[] | null;
+  /** Used since the eviction scan last passed it (second-chance eviction). */
+  referenced: boolean;
   /** Position of the BEGIN of the first transaction that dirtied it since it was last written, or null when clean. */
   firstDirty: Lgpos | null;
 }
@@ -49,8 +52,8 @@ export function frameKey(dbid: number, pgno: number): number {
 }
 
 export class PageCache {
-  // Map iteration order is insertion order; touching a frame re-inserts it,
-  // so the first entries are the least recently used.
+  // Map iteration order is insertion order: the eviction scan starts at the
+  // oldest and re-inserts (moves to the back) a frame it gives a second chance.
   private readonly frames = new Map<number, Frame>();
   private dirty = 0;
   /** The last commit installed. */
@@ -87,12 +90,8 @@ export class PageCache {
   }
 
   get(dbid: number, pgno: number): Frame | undefined {
-    const k = frameKey(dbid, pgno);
-    const f = this.frames.get(k);
-    if (f) {
-      this.frames.delete(k);
-      this.frames.set(k, f);
-    }
+    const f = this.frames.get(frameKey(dbid, pgno));
+    if (f) f.referenced = true;
     return f;
   }
 
@@ -111,7 +110,7 @@ export class PageCache {
   addClean(dbid: number, pgno: number, page: Buffer, initialized: boolean): Frame {
     const existing = this.frames.get(frameKey(dbid, pgno));
     if (existing) return existing;
-    const f: Frame = { dbid, pgno, page, initialized, seq: 0, older: null, firstDirty: null };
+    const f: Frame = { dbid, pgno, page, initialized, seq: 0, older: null, referenced: false, firstDirty: null };
     this.frames.set(frameKey(dbid, pgno), f);
     this.evict();
     return f;
@@ -126,21 +125,21 @@ export class PageCache {
     const k = frameKey(dbid, pgno);
     let f = this.frames.get(k);
     if (f) {
-      this.frames.delete(k);
+      f.referenced = true;
       if (this.snapshots.size > 0) this.keepOlder(f, { page: f.page, initialized: f.initialized, seq: f.seq });
       if (f.firstDirty === null) {
         f.firstDirty = begin;
         this.dirty++;
       }
     } else {
-      f = { dbid, pgno, page, initialized: true, seq, older: null, firstDirty: begin };
+      f = { dbid, pgno, page, initialized: true, seq, older: null, referenced: false, firstDirty: begin };
+      this.frames.set(k, f);
       this.dirty++;
       if (this.snapshots.size > 0) this.keepOlder(f, { page: base.page, initialized: base.initialized, seq: 0 });
     }
     f.page = page;
     f.initialized = true;
     f.seq = seq;
-    this.frames.set(k, f);
     this.evict();
   }
 
@@ -199,10 +198,15 @@ export class PageCache {
   }
 
   private evict(): void {
-    if (this.frames.size <= this.capacity) return;
+    let budget = this.frames.size; // one pass at most: dirty and pinned frames cannot go
     for (const [k, f] of this.frames) {
-      if (this.frames.size <= this.capacity) break;
-      if (f.firstDirty === null && f.older === null) this.frames.delete(k);
+      if (this.frames.size <= this.capacity || budget-- <= 0) break;
+      if (f.firstDirty !== null || f.older !== null) continue;
+      this.frames.delete(k);
+      if (f.referenced) {
+        f.referenced = false;
+        this.frames.set(k, f); // second chance: to the back of the line
+      }
     }
   }
 }

@@ -10,7 +10,7 @@
  *                   +36 u32 freeCount
  *
  *   LEAF / BRANCH   +24 u16 cellCount
- *                   +26 u16 reserved
+ *                   +26 u16 cellBytes     bytes the cells take, from +36
  *                   +28 u32 prev          LEAF: left sibling (0 = none); BRANCH: 0
  *                   +32 u32 next          LEAF: right sibling; BRANCH: child 0 (keys below cell 0's key)
  *                   +36 cells, packed in key order:
@@ -203,10 +203,144 @@ export function encodeNode(page: Buffer, n: Node, objid: number): void {
   }
   setPageKind(page, n.kind === 'leaf' ? PAGE_KIND_LEAF : PAGE_KIND_BRANCH, objid);
   page.writeUInt16LE(n.cells.length, 24);
-  page.writeUInt16LE(0, 26);
+  page.writeUInt16LE(at, 26);
   page.writeUInt32LE(n.kind === 'leaf' ? n.prev : 0, 28);
   page.writeUInt32LE(n.kind === 'leaf' ? n.next : n.first, 32);
   body.copy(page, NODE_HEADER);
+  offsetsOf.delete(page);
+}
+
+// ---- reading and changing one cell in place ----------------------------------
+// Hot paths (get, and put/delete that do not split or empty a page) work on
+// the page bytes directly: no decoding of the other cells, no allocation.
+
+function leafCellEnd(page: Buffer, at: number): number {
+  const keyLength = page.readUInt16LE(at);
+  return at + LEAF_CELL_FIXED + keyLength + (page[at + 2] === 1 ? LONG_REF : page.readUInt32LE(at + 3));
+}
+
+// Cell offsets of a node page, computed once per page buffer: binary search
+// needs them and cells are packed. Every function here that changes a node
+// page forgets its entry; committed cache images never change, so their
+// offsets serve every reader.
+const offsetsOf = new WeakMap<Buffer, Uint16Array>();
+
+function cellOffsets(page: Buffer): Uint16Array {
+  let o = offsetsOf.get(page);
+  if (o) return o;
+  const count = page.readUInt16LE(24);
+  const leaf = pageKind(page) === PAGE_KIND_LEAF;
+  o = new Uint16Array(count + 1);
+  let at = NODE_HEADER;
+  for (let i = 0; i < count; i++) {
+    o[i] = at;
+    at = leaf ? leafCellEnd(page, at) : at + BRANCH_CELL_FIXED + page.readUInt16LE(at);
+  }
+  o[count] = at;
+  offsetsOf.set(page, o);
+  return o;
+}
+
+/** Compare `key` with the key of the cell at `at` (cell header `fixed` bytes). */
+function compareCellKey(key: Buffer, page: Buffer, at: number, fixed: number): number {
+  const start = at + fixed;
+  return key.compare(page, start, start + page.readUInt16LE(at));
+}
+
+export interface LeafPosition {
+  /** Index of the first cell with key >= the key searched. */
+  index: number;
+  /** Its byte offset (or the end of the cells). */
+  at: number;
+  /** The end of that cell when it holds the key searched, else = at. */
+  end: number;
+  found: boolean;
+}
+
+/** Where `key` is, or would go, in a leaf page. */
+export function locateInLeaf(page: Buffer, key: Buffer): LeafPosition {
+  const o = cellOffsets(page);
+  let lo = 0;
+  let hi = o.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareCellKey(key, page, o[mid]!, LEAF_CELL_FIXED) > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const at = o[lo]!;
+  const found = lo < o.length - 1 && compareCellKey(key, page, at, LEAF_CELL_FIXED) === 0;
+  return { index: lo, at, end: found ? o[lo + 1]! : at, found };
+}
+
+/** The child of a branch page that holds `key`, and its index (0 = the first child). */
+export function locateChild(page: Buffer, key: Buffer): { child: number; index: number } {
+  const o = cellOffsets(page);
+  // Count the cells whose key is <= key.
+  let lo = 0;
+  let hi = o.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareCellKey(key, page, o[mid]!, BRANCH_CELL_FIXED) >= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return { child: lo === 0 ? page.readUInt32LE(32) : page.readUInt32LE(o[lo - 1]! + 2), index: lo };
+}
+
+/** Decode the leaf cell at byte offset `at` (buffers are views of `page`). */
+export function leafCellAt(page: Buffer, at: number): LeafCell {
+  const keyLength = page.readUInt16LE(at);
+  const valueLength = page.readUInt32LE(at + 3);
+  const key = page.subarray(at + LEAF_CELL_FIXED, at + LEAF_CELL_FIXED + keyLength);
+  const v = at + LEAF_CELL_FIXED + keyLength;
+  if (page[at + 2] === 1) return { key, valueLength, long: { firstPage: page.readUInt32LE(v), pageCount: page.readUInt32LE(v + 4) } };
+  return { key, valueLength, inline: page.subarray(v, v + valueLength) };
+}
+
+/** Cells bytes used in a node page. */
+export function cellBytes(page: Buffer): number {
+  return page.readUInt16LE(26);
+}
+
+/**
+ * Put `cell` at `pos` in a leaf page in place (replacing the cell there when
+ * pos.found). Returns false, changing nothing, when it does not fit.
+ */
+export function putInLeaf(page: Buffer, pos: LeafPosition, cell: LeafCell): boolean {
+  const size = leafCellSize(cell);
+  const used = cellBytes(page);
+  const newUsed = used - (pos.end - pos.at) + size;
+  if (newUsed > page.length - NODE_HEADER) return false;
+  const tail = NODE_HEADER + used;
+  page.copy(page, pos.at + size, pos.end, tail); // move the cells after it
+  let at = pos.at;
+  page.writeUInt16LE(cell.key.length, at);
+  page[at + 2] = cell.long ? 1 : 0;
+  page.writeUInt32LE(cell.valueLength, at + 3);
+  cell.key.copy(page, at + LEAF_CELL_FIXED);
+  at += LEAF_CELL_FIXED + cell.key.length;
+  if (cell.long) {
+    page.writeUInt32LE(cell.long.firstPage, at);
+    page.writeUInt32LE(cell.long.pageCount, at + 4);
+  } else {
+    cell.inline!.copy(page, at);
+  }
+  if (newUsed < used) page.fill(0, NODE_HEADER + newUsed, tail);
+  page.writeUInt16LE(page.readUInt16LE(24) + (pos.found ? 0 : 1), 24);
+  page.writeUInt16LE(newUsed, 26);
+  offsetsOf.delete(page);
+  return true;
+}
+
+/** Remove the cell at `pos` (found) from a leaf page in place. */
+export function removeFromLeaf(page: Buffer, pos: LeafPosition): void {
+  const used = cellBytes(page);
+  const tail = NODE_HEADER + used;
+  page.copy(page, pos.at, pos.end, tail);
+  const newUsed = used - (pos.end - pos.at);
+  page.fill(0, NODE_HEADER + newUsed, tail);
+  page.writeUInt16LE(page.readUInt16LE(24) - 1, 24);
+  page.writeUInt16LE(newUsed, 26);
+  offsetsOf.delete(page);
 }
 
 // ---- long values and free pages ----------------------------------------------
@@ -216,6 +350,7 @@ export function longCapacity(pageSize: number): number {
 }
 
 export function writeLongChunk(page: Buffer, next: number, bytes: Uint8Array, objid: number): void {
+  offsetsOf.delete(page);
   setPageKind(page, PAGE_KIND_LONG, objid);
   page.writeUInt32LE(next, 24);
   page.writeUInt32LE(bytes.length, 28);
@@ -230,6 +365,7 @@ export function readLongChunk(page: Buffer): { next: number; bytes: Buffer } {
 }
 
 export function writeFreePage(page: Buffer, next: number): void {
+  offsetsOf.delete(page);
   page.fill(0, PAGE_HEADER_SIZE);
   setPageKind(page, PAGE_KIND_FREE, 0);
   page.writeUInt32LE(next, 24);

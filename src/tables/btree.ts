@@ -12,12 +12,15 @@
  *   space is reused by later inserts into the same key range.
  *
  * Every change goes through a PageWriter (a transaction), so it is logged,
- * checksummed and atomic like any page change. Nodes are decoded whole,
- * changed as arrays of cells, and encoded whole.
+ * checksummed and atomic like any page change. The common cases — finding a
+ * key, putting or removing a cell that leaves the page neither over- nor
+ * empty — work on the page bytes in place; splits and frees decode the nodes
+ * involved into arrays of cells and encode them whole.
  */
 import { JetError } from '../errors.js';
 import {
-  branchCellSize, decodeNode, encodeNode, leafCellSize, nodeBytes, nodeCapacity,
+  PAGE_KIND_BRANCH, PAGE_KIND_LEAF, branchCellSize, decodeNode, encodeNode, leafCellAt, leafCellSize,
+  locateChild, locateInLeaf, nodeBytes, nodeCapacity, pageKind, putInLeaf, removeFromLeaf,
   type BranchCell, type BranchNode, type LeafCell, type LeafNode, type Node,
 } from '../format/table-pages.js';
 import type { PageReader, PageWriter } from './page-access.js';
@@ -27,8 +30,7 @@ const MAX_DEPTH = 40;
 
 interface PathStep {
   pgno: number;
-  node: BranchNode;
-  /** The child taken: 0 = node.first, i = node.cells[i - 1].child. */
+  /** The child taken: 0 = the first child, i = cells[i - 1].child. */
   index: number;
 }
 
@@ -81,29 +83,42 @@ function leafSearch(n: LeafNode, key: Buffer): { index: number; found: boolean }
   return { index: lo, found: lo < n.cells.length && n.cells[lo]!.key.equals(key) };
 }
 
-/** Walk from the root to the leaf for `key` (or the leftmost / rightmost leaf). */
-async function descend(
-  r: PageReader, root: number, key: Buffer | 'first' | 'last', copy: boolean,
-): Promise<{ path: PathStep[]; pgno: number; leaf: LeafNode }> {
+/** Walk from the root to the leaf for `key` (or the leftmost / rightmost leaf), decoding every node. */
+async function descend(r: PageReader, root: number, key: Buffer | 'first' | 'last'): Promise<LeafNode> {
+  let pgno = root;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const node = await readNode(r, root, pgno);
+    if (node.kind === 'leaf') return node;
+    const index = key === 'first' ? 0 : key === 'last' ? node.cells.length : childIndex(node, key);
+    pgno = childAt(node, index);
+    if (pgno === 0) throw treeCorrupt(root, pgno, 'has a null child');
+  }
+  throw treeCorrupt(root, pgno, `is deeper than ${MAX_DEPTH} levels`);
+}
+
+/** Walk to the leaf for `key` on the page bytes, remembering the path. */
+async function findLeaf(r: PageReader, root: number, key: Buffer): Promise<{ path: PathStep[]; pgno: number }> {
   const path: PathStep[] = [];
   let pgno = root;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    let node = await readNode(r, root, pgno);
-    if (copy) node = owned(node);
-    if (node.kind === 'leaf') return { path, pgno, leaf: node };
-    const index = key === 'first' ? 0 : key === 'last' ? node.cells.length : childIndex(node, key);
-    path.push({ pgno, node, index });
-    pgno = childAt(node, index);
-    if (pgno === 0) throw treeCorrupt(root, path[path.length - 1]!.pgno, 'has a null child');
+    const page = await r.read(pgno);
+    const kind = pageKind(page);
+    if (kind === PAGE_KIND_LEAF) return { path, pgno };
+    if (kind !== PAGE_KIND_BRANCH) throw treeCorrupt(root, pgno, `is not a tree node (page kind ${kind})`);
+    const { child, index } = locateChild(page, key);
+    if (child === 0) throw treeCorrupt(root, pgno, 'has a null child');
+    path.push({ pgno, index });
+    pgno = child;
   }
   throw treeCorrupt(root, pgno, `is deeper than ${MAX_DEPTH} levels`);
 }
 
 /** The cell for `key`, or undefined. Its buffers are views of a page: copy them. */
 export async function lookup(r: PageReader, root: number, key: Buffer): Promise<LeafCell | undefined> {
-  const { leaf } = await descend(r, root, key, false);
-  const { index, found } = leafSearch(leaf, key);
-  return found ? leaf.cells[index] : undefined;
+  const { pgno } = await findLeaf(r, root, key);
+  const page = await r.read(pgno);
+  const pos = locateInLeaf(page, key);
+  return pos.found ? leafCellAt(page, pos.at) : undefined;
 }
 
 /** Make an empty tree whose root is page `pgno` (already allocated, writable). */
@@ -111,13 +126,23 @@ export function initTree(page: Buffer, pgno: number): void {
   encodeNode(page, { kind: 'leaf', prev: 0, next: 0, cells: [] }, pgno);
 }
 
+function ownedCell(c: LeafCell): LeafCell {
+  return { ...c, key: Buffer.from(c.key), inline: c.inline && Buffer.from(c.inline) };
+}
+
 /** Insert or replace; resolves to the cell replaced, if any (its buffers are owned). */
 export async function insert(w: PageWriter, root: number, cell: LeafCell): Promise<LeafCell | undefined> {
-  const { path, pgno, leaf } = await descend(w, root, cell.key, true);
-  const { index, found } = leafSearch(leaf, cell.key);
-  const old = found ? leaf.cells[index] : undefined;
-  leaf.cells.splice(index, found ? 1 : 0, cell);
-  await storeLeaf(w, root, path, pgno, leaf);
+  const { path, pgno } = await findLeaf(w, root, cell.key);
+  const page = await w.write(pgno);
+  const pos = locateInLeaf(page, cell.key);
+  const old = pos.found ? ownedCell(leafCellAt(page, pos.at)) : undefined;
+  if (putInLeaf(page, pos, cell)) return old;
+  const leaf = owned(decodeNode(page) as LeafNode);
+  leaf.cells.splice(pos.index, pos.found ? 1 : 0, cell);
+  // Appending past the last key of the last leaf (ascending loads): keep the
+  // old page full and start the new one with just this cell.
+  const append = !pos.found && pos.index === leaf.cells.length - 1 && leaf.next === 0;
+  await splitLeaf(w, root, path, pgno, leaf, append);
   return old;
 }
 
@@ -131,13 +156,8 @@ function splitPoint<C>(cells: C[], size: (c: C) => number): number {
   return i;
 }
 
-async function storeLeaf(w: PageWriter, root: number, path: PathStep[], pgno: number, leaf: LeafNode): Promise<void> {
-  const capacity = nodeCapacity(w.pageSize);
-  if (nodeBytes(leaf) <= capacity) {
-    encodeNode(await w.write(pgno), leaf, root);
-    return;
-  }
-  const m = splitPoint(leaf.cells, leafCellSize);
+async function splitLeaf(w: PageWriter, root: number, path: PathStep[], pgno: number, leaf: LeafNode, append: boolean): Promise<void> {
+  const m = append ? leaf.cells.length - 1 : splitPoint(leaf.cells, leafCellSize);
   const left = leaf.cells.slice(0, m);
   const right = leaf.cells.slice(m);
   if (pgno === root) {
@@ -155,20 +175,29 @@ async function storeLeaf(w: PageWriter, root: number, path: PathStep[], pgno: nu
   await insertIntoParent(w, root, path, { key: right[0]!.key, child: r.pgno });
 }
 
+/** The branch node of a path step, decoded with its own buffers. */
+async function branchAt(w: PageWriter, root: number, step: PathStep): Promise<BranchNode> {
+  const node = owned(await readNode(w, root, step.pgno));
+  if (node.kind !== 'branch') throw treeCorrupt(root, step.pgno, 'changed from a branch to a leaf');
+  return node;
+}
+
 // The sibling links sit at fixed offsets (format/table-pages.ts): patch them in place.
 function setLeafPrev(page: Buffer, prev: number): void { page.writeUInt32LE(prev, 28); }
 function setLeafNext(page: Buffer, next: number): void { page.writeUInt32LE(next, 32); }
 
 async function insertIntoParent(w: PageWriter, root: number, path: PathStep[], cell: BranchCell): Promise<void> {
   const step = path.pop()!;
-  const node = step.node;
+  const node = await branchAt(w, root, step);
   node.cells.splice(step.index, 0, cell);
   if (nodeBytes(node) <= nodeCapacity(w.pageSize)) {
     encodeNode(await w.write(step.pgno), node, root);
     return;
   }
   // The middle cell moves up; its child becomes the right half's first child.
-  const m = Math.min(splitPoint(node.cells, branchCellSize), node.cells.length - 1);
+  // Appending at the end (ascending loads) moves up the new cell itself.
+  const append = step.index === node.cells.length - 1;
+  const m = append ? node.cells.length - 1 : Math.min(splitPoint(node.cells, branchCellSize), node.cells.length - 1);
   const mid = node.cells[m]!;
   const left: BranchNode = { kind: 'branch', first: node.first, cells: node.cells.slice(0, m) };
   const right: BranchNode = { kind: 'branch', first: mid.child, cells: node.cells.slice(m + 1) };
@@ -188,14 +217,18 @@ async function insertIntoParent(w: PageWriter, root: number, path: PathStep[], c
 
 /** Delete `key`; resolves to the cell removed (buffers owned), or undefined. */
 export async function remove(w: PageWriter, root: number, key: Buffer): Promise<LeafCell | undefined> {
-  const { path, pgno, leaf } = await descend(w, root, key, true);
-  const { index, found } = leafSearch(leaf, key);
-  if (!found) return undefined;
-  const [old] = leaf.cells.splice(index, 1);
-  if (leaf.cells.length > 0 || pgno === root) {
-    encodeNode(await w.write(pgno), leaf, root);
+  const { path, pgno } = await findLeaf(w, root, key);
+  const committed = await w.read(pgno);
+  const pos = locateInLeaf(committed, key);
+  if (!pos.found) return undefined;
+  const page = await w.write(pgno);
+  const old = ownedCell(leafCellAt(page, pos.at));
+  if (page.readUInt16LE(24) > 1 || pgno === root) {
+    removeFromLeaf(page, pos);
     return old;
   }
+  // The leaf's last cell: unlink the leaf and free it.
+  const leaf = decodeNode(page) as LeafNode;
   if (leaf.prev !== 0) setLeafNext(await w.write(leaf.prev), leaf.next);
   if (leaf.next !== 0) setLeafPrev(await w.write(leaf.next), leaf.prev);
   await w.free(pgno);
@@ -206,7 +239,7 @@ export async function remove(w: PageWriter, root: number, key: Buffer): Promise<
 /** The child at the end of `path` is gone: drop it from its parent. */
 async function removeChild(w: PageWriter, root: number, path: PathStep[]): Promise<void> {
   const step = path.pop()!;
-  const node = step.node;
+  const node = await branchAt(w, root, step);
   if (step.index > 0) {
     node.cells.splice(step.index - 1, 1);
   } else if (node.cells.length > 0) {
@@ -250,9 +283,9 @@ export async function* scan(r: PageReader, root: number, b: ScanBounds): AsyncGe
   const above = (k: Buffer) => (b.gt !== undefined && Buffer.compare(k, b.gt) <= 0) || (b.gte !== undefined && Buffer.compare(k, b.gte) < 0);
   if (!b.reverse) {
     const start = b.gte ?? b.gt;
-    let { leaf } = await descend(r, root, start ?? 'first', false);
+    let leaf = await descend(r, root, start ?? 'first');
     let i = start ? leafSearch(leaf, start).index : 0;
-    for (let hops = 0; ; hops++) {
+    for (;;) {
       for (; i < leaf.cells.length; i++) {
         const c = leaf.cells[i]!;
         if (below(c.key)) return;
@@ -264,7 +297,7 @@ export async function* scan(r: PageReader, root: number, b: ScanBounds): AsyncGe
     }
   }
   const start = b.lte ?? b.lt;
-  let { leaf } = await descend(r, root, start ?? 'last', false);
+  let leaf = await descend(r, root, start ?? 'last');
   let i = start ? leafSearch(leaf, start).index : leaf.cells.length;
   if (start && i < leaf.cells.length && b.lte !== undefined && leaf.cells[i]!.key.equals(b.lte)) i++;
   for (;;) {

@@ -103,6 +103,8 @@ async function* rangeIn(r: PageReader, db: Database, table: Buffer, o: ScanBound
 /** The table operations of one transaction on one database. */
 export class TableTransaction {
   private readonly pages: TxPages;
+  /** Table roots found or created in this transaction (roots never move). */
+  private readonly roots = new Map<string, number>();
 
   constructor(tx: Transaction, private readonly db: Database) {
     this.pages = new TxPages(tx, db);
@@ -112,13 +114,19 @@ export class TableTransaction {
   async put(table: string, key: Bytes, value: Bytes): Promise<void> {
     const [t, k, v] = [toTableName(table), toKey(key), toValue(value)];
     const w = this.pages;
-    const root = await findOrCreateTable(w, t);
+    const root = await this.rootOf(table, t);
     const inlineCell: LeafCell = { key: k, valueLength: v.length, inline: v };
-    const cell = leafCellSize(inlineCell) <= nodeCapacity(w.pageSize) >>> 2
+    const cell = leafCellSize(inlineCell) <= nodeCapacity(w.pageSize) >>> 2 || v.length === 0 /*TMPPATCH*/
       ? inlineCell
       : { key: k, valueLength: v.length, long: await writeLongValue(w, v, root) };
     const old = await insert(w, root, cell);
     if (old?.long) await freeLongValue(w, old.long);
+  }
+
+  private async rootOf(name: string, t: Buffer): Promise<number> {
+    let root = this.roots.get(name);
+    if (root === undefined) this.roots.set(name, (root = await findOrCreateTable(this.pages, t)));
+    return root;
   }
 
   /** The value, seeing this transaction's own writes. */
