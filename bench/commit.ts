@@ -72,7 +72,7 @@ function parseArgs(argv: string[]): Args {
 // ---- counting syncs and writes ------------------------------------------------
 
 type Kind = 'log' | 'db';
-const KIND: Record<Kind, (file: string) => boolean> = { log: (f) => f.endsWith('.log'), db: (f) => f.endsWith('.edb') };
+const KIND: Record<Kind, (file: string) => boolean> = { log: (f) => f.includes('.log'), db: (f) => f.endsWith('.edb') }; // logs are opened as edbtmp.log.new
 
 /** Syncs and bytes per kind of file, read off the engine's I/O layer (FaultyFileSystem with no faults). */
 class Counts {

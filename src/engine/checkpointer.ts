@@ -47,7 +47,9 @@ export class Checkpointer {
     if (!this.queued) {
       this.queued = this.running.catch(() => undefined).then(() => {
         this.queued = null;
-        return this.start();
+        // Something may have started one in the moment since: join it (it
+        // began after our callers), never run two at once.
+        return this.running ?? this.start();
       });
     }
     return this.queued;

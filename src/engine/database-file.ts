@@ -3,6 +3,7 @@
  * verified. No caching here; page-cache.ts sits above.
  */
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { JetError, fromFsError } from '../errors.js';
 import {
   BKINFO_NONE, DB_STATE_JUST_CREATED, chooseDbHeader, decodeDbHeader, encodeDbHeader, type DbHeader, type DbHeaderDecode,
@@ -55,6 +56,7 @@ export class DatabaseFile {
     const db = new DatabaseFile(path, fh, header, 0);
     try {
       await db.writeHeader(header);
+      await io.syncDir(dirname(path)); // the new name must survive a power loss too
     } catch (e) {
       // A file without a durable header is no database: leave nothing behind.
       await fh.close().catch(() => undefined);

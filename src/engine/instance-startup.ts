@@ -27,6 +27,8 @@ export interface StartedLog {
   timeCreate: number;
   checkpoint: Lgpos;
   recovery: RecoveryStats | null;
+  /** Write TERM first: the log ends inside a transaction that never committed. */
+  needsTerm: boolean;
 }
 
 export function logDirOf(p: ResolvedParams): LogDir {
@@ -40,25 +42,31 @@ export async function startLog(p: ResolvedParams): Promise<StartedLog> {
   if (!chk && !listing.hasCurrent && listing.archived.length === 0) return startNewSequence(p, d, listing.hasTmp);
   chk ??= await checkpointAtSequenceStart(d, listing);
   const r = await recover(p, chk);
-  let started: Omit<StartedLog, 'checkpoint' | 'recovery'>;
-  if (r.rollInterrupted || r.finished) {
-    const h = nextHeader(p, r.logSignature, r.lastHeader);
-    const file = await prepareGeneration(d, h);
-    await installGeneration(d, r.rollInterrupted ? undefined : r.lastGen);
-    started = { logSignature: r.logSignature, gen: h.generation, file, off: LOG_HEADER_BLOCK, fileSize: h.logFileSize, timeCreate: h.timeCreate };
-  } else {
-    const file = await p.io.open(currentPath(d), 'r+');
-    if (r.tornBytes > 0) {
-      // Zero the torn write so that nothing of it can ever be read as a record again.
-      await file.write(Buffer.alloc(r.tornBytes), 0, r.tornBytes, r.end);
-      await file.datasync();
+  let file: FileHandle | undefined;
+  try {
+    let started: Omit<StartedLog, 'checkpoint' | 'recovery' | 'needsTerm'>;
+    if (r.rollInterrupted || r.finished) {
+      const h = nextHeader(p, r.logSignature, r.lastHeader);
+      file = await prepareGeneration(d, h);
+      await installGeneration(d, r.rollInterrupted ? undefined : r.lastGen);
+      started = { logSignature: r.logSignature, gen: h.generation, file, off: LOG_HEADER_BLOCK, fileSize: h.logFileSize, timeCreate: h.timeCreate };
+    } else {
+      file = await p.io.open(currentPath(d), 'r+');
+      if (r.tornBytes > 0) {
+        // Zero the torn write so that nothing of it can ever be read as a record again.
+        await file.write(Buffer.alloc(r.tornBytes), 0, r.tornBytes, r.end);
+        await file.datasync();
+      }
+      started = { logSignature: r.logSignature, gen: r.lastGen, file, off: r.end, fileSize: r.lastHeader.logFileSize, timeCreate: r.lastHeader.timeCreate };
     }
-    started = { logSignature: r.logSignature, gen: r.lastGen, file, off: r.end, fileSize: r.lastHeader.logFileSize, timeCreate: r.lastHeader.timeCreate };
+    // Recovery wrote every redone page: the log up to here is no longer needed for crash recovery.
+    const checkpoint = { gen: started.gen, off: started.off };
+    await writeCheckpointFile(p.io, p.systemPath, p.baseName, { lgpos: checkpoint, logSignature: r.logSignature, time: Date.now() });
+    return { ...started, checkpoint, recovery: r.stats, needsTerm: r.endsInTransaction };
+  } catch (e) {
+    await file?.close().catch(() => undefined);
+    throw e;
   }
-  // Recovery wrote every redone page: the log up to here is no longer needed for crash recovery.
-  const checkpoint = { gen: started.gen, off: started.off };
-  await writeCheckpointFile(p.io, p.systemPath, p.baseName, { lgpos: checkpoint, logSignature: r.logSignature, time: Date.now() });
-  return { ...started, checkpoint, recovery: r.stats };
 }
 
 /**
@@ -92,10 +100,15 @@ async function startNewSequence(p: ResolvedParams, d: LogDir, hasTmp: boolean): 
     generation: 1, logFileSize: p.logFileSize, pageSize: p.pageSize, timeCreate: Date.now(), timePrevGen: 0, logSignature, attached: [],
   };
   const file = await prepareGeneration(d, h);
-  await installGeneration(d, undefined);
-  const checkpoint = { gen: 1, off: LOG_HEADER_BLOCK };
-  await writeCheckpointFile(p.io, p.systemPath, p.baseName, { lgpos: checkpoint, logSignature, time: Date.now() });
-  return { logSignature, gen: 1, file, off: LOG_HEADER_BLOCK, fileSize: h.logFileSize, timeCreate: h.timeCreate, checkpoint, recovery: null };
+  try {
+    await installGeneration(d, undefined);
+    const checkpoint = { gen: 1, off: LOG_HEADER_BLOCK };
+    await writeCheckpointFile(p.io, p.systemPath, p.baseName, { lgpos: checkpoint, logSignature, time: Date.now() });
+    return { logSignature, gen: 1, file, off: LOG_HEADER_BLOCK, fileSize: h.logFileSize, timeCreate: h.timeCreate, checkpoint, recovery: null, needsTerm: false };
+  } catch (e) {
+    await file.close().catch(() => undefined);
+    throw e;
+  }
 }
 
 /**

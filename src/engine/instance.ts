@@ -20,8 +20,9 @@
  */
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
-import { JetError } from '../errors.js';
+import { JetError, fromFsError } from '../errors.js';
 import { DB_STATE_CLEAN_SHUTDOWN, DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
+import type { AttachEntry } from '../format/log-header.js';
 import { REC_ATTACH, REC_TERM, encodeAttach } from '../format/log-record.js';
 import { LGPOS_ZERO, type Lgpos } from '../format/lgpos.js';
 import { writeCheckpointFile } from './checkpoint-file.js';
@@ -71,6 +72,8 @@ export class Instance extends EventEmitter {
   private readonly dbs = new Map<number, Database>();
   private writerTail: Promise<void> = Promise.resolve();
   private attachTail: Promise<unknown> = Promise.resolve();
+  /** The database being attached, from its ATTACH record until it is in `dbs`. */
+  private attaching: AttachEntry | null = null;
   private readonly retention: LogRetention;
   private txid = 0;
   /** What crash recovery did at open, or null when the instance was new or logging is off. */
@@ -99,17 +102,19 @@ export class Instance extends EventEmitter {
         inst.log = new LogWriter({
           dir: logDirOf(p), logFileSize: p.logFileSize, pageSize: p.pageSize, logSignature: s.logSignature,
           gen: s.gen, file: s.file, off: s.off, currentFileSize: s.fileSize, timeCreate: s.timeCreate,
-          attached: () => [...inst.dbs.values()].map((d) => ({ dbid: d.dbid, dbSignature: d.signature, name: d.name })),
+          attached: () => inst.attachedEntries(),
           onRolled: (gen) => inst.rolled(gen), onFatal: (e) => inst.becomeUnavailable(e),
           lazyFlushDelayMs: p.lazyFlushDelayMs,
         });
+        if (s.needsTerm) await inst.log.flush(inst.log.append([{ type: REC_TERM, payload: Buffer.alloc(0) }]));
         if (s.recovery) inst.emitEvent({ type: 'recovered', ...s.recovery });
       }
       inst.stateNow = 'running';
       return inst;
     } catch (e) {
+      await inst.log?.close();
       await lock.release();
-      throw e;
+      throw fromFsError(e, `opening instance ${p.dir}`);
     }
   }
 
@@ -165,6 +170,7 @@ export class Instance extends EventEmitter {
       let at = LGPOS_ZERO;
       if (log) {
         at = log.tip;
+        this.attaching = { dbid, dbSignature: f.header.dbSignature, name };
         log.append([{ type: REC_ATTACH, payload: encodeAttach({ dbid, create: !exists, pageSize: f.pageSize, dbSignature: f.header.dbSignature, name }) }]);
         await log.flush();
       }
@@ -175,6 +181,8 @@ export class Instance extends EventEmitter {
     } catch (e) {
       await f.close().catch(() => undefined);
       throw e;
+    } finally {
+      this.attaching = null;
     }
     const db = new Database(name, dbid, f, this);
     this.dbs.set(dbid, db);
@@ -183,6 +191,18 @@ export class Instance extends EventEmitter {
 
   databases(): Database[] {
     return [...this.dbs.values()];
+  }
+
+  /**
+   * The attach list a new log generation's header carries: every attached
+   * database, and one being attached whose ATTACH record is already in the
+   * log (a roll in that moment must not leave it out, or recovery from the
+   * new generation would not know it).
+   */
+  private attachedEntries(): AttachEntry[] {
+    const list = [...this.dbs.values()].map((d) => ({ dbid: d.dbid, dbSignature: d.signature, name: d.name }));
+    if (this.attaching) list.push(this.attaching);
+    return list;
   }
 
   /**
@@ -270,7 +290,11 @@ export class Instance extends EventEmitter {
       else log.scheduleLazyFlush();
     }
     const dirty = this.cache.dirtyCount;
-    if (dirty >= this.params.cacheSizePages) await this.checkpointer.relieve();
+    // The commit is done (and durable if asked): a checkpoint failure here is
+    // the checkpoint's, reported as an event, never the commit's.
+    if (dirty >= this.params.cacheSizePages) {
+      await this.checkpointer.relieve().catch((e) => this.emitEvent({ type: 'checkpoint-failed', error: e }));
+    }
     else if (dirty >= this.params.checkpointDirtyPages) this.checkpointer.nudge((e) => this.emitEvent({ type: 'checkpoint-failed', error: e }));
   }
 

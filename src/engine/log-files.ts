@@ -44,16 +44,22 @@ export async function listLogs(d: LogDir): Promise<LogListing> {
 /**
  * Create <base>tmp.log holding `header`, sized to the generation's fixed size
  * and synced. It becomes <base>.log by rename (installGeneration).
+ *
+ * Built under a scratch name and renamed over <base>tmp.log, so an existing
+ * tmp file (which may be the only trace of an interrupted roll) is replaced
+ * in one step and never simply deleted.
  */
 export async function prepareGeneration(d: LogDir, header: LogHeader): Promise<FileHandle> {
   const tmp = tmpPath(d);
-  if (await d.io.exists(tmp)) await d.io.unlink(tmp);
-  const fh = await d.io.open(tmp, 'wx');
+  const scratch = `${tmp}.new`;
+  if (await d.io.exists(scratch)) await d.io.unlink(scratch);
+  const fh = await d.io.open(scratch, 'wx');
   try {
     const block = encodeLogHeader(header);
     await fh.write(block, 0, block.length, 0);
     await fh.truncate(header.logFileSize);
     await fh.datasync();
+    await d.io.rename(scratch, tmp);
     // The tmp file's name must be durable before the renames that depend on it.
     await d.io.syncDir(d.dir);
   } catch (e) {

@@ -19,9 +19,9 @@ import { JetError } from '../errors.js';
 import { DB_STATE_CLEAN_SHUTDOWN, DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
 import type { LogHeader } from '../format/log-header.js';
 import {
-  REC_ATTACH, REC_BEGIN, REC_COMMIT, REC_PAGE, decodeAttach, decodePage, type PageRecord,
+  REC_ATTACH, REC_BEGIN, REC_COMMIT, REC_PAGE, REC_TERM, decodeAttach, decodePage, type PageRecord,
 } from '../format/log-record.js';
-import { cmpLgpos, type Lgpos } from '../format/lgpos.js';
+import { cmpLgpos, formatLgpos, type Lgpos } from '../format/lgpos.js';
 import type { Checkpoint } from '../format/checkpoint.js';
 import { DatabaseFile } from './database-file.js';
 import { checkFollows, planChain } from './log-chain.js';
@@ -42,6 +42,12 @@ export interface RecoveredLog {
   tornBytes: number;
   /** <base>.log is missing because a roll was interrupted. */
   rollInterrupted: boolean;
+  /**
+   * The log ends inside a transaction (its COMMIT never made it). Recovery
+   * dropped it; the instance must write TERM before appending anything, so
+   * that a later replay from further back drops it too.
+   */
+  endsInTransaction: boolean;
   stats: RecoveryStats;
 }
 
@@ -68,15 +74,16 @@ const REDO_BATCH_PAGES = 4096;
 
 export async function recover(p: ResolvedParams, chk: Checkpoint): Promise<RecoveredLog> {
   const dbs = new Map<number, RecoveringDb>();
+  const retired: RecoveringDb[] = [];
   try {
-    return await replay(p, chk, dbs);
+    return await replay(p, chk, dbs, retired);
   } finally {
     // finishDb closes what it finishes; this closes the files a failure left open.
-    for (const db of dbs.values()) await db.file?.close().catch(() => undefined);
+    for (const db of [...dbs.values(), ...retired]) await db.file?.close().catch(() => undefined);
   }
 }
 
-async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, RecoveringDb>): Promise<RecoveredLog> {
+async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, RecoveringDb>, retired: RecoveringDb[]): Promise<RecoveredLog> {
   const d: LogDir = { io: p.io, dir: p.logFilePath, base: p.baseName };
   const listing = await listLogs(d);
   let currentGen: number | undefined;
@@ -84,7 +91,7 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
   const plan = planChain(listing, chk.lgpos.gen, currentGen);
   const pending = new Map<string, { db: RecoveringDb; pgno: number; page: Buffer }>();
   const stats: RecoveryStats = { generations: 0, transactionsRedone: 0, transactionsDropped: 0, pagesApplied: 0, pagesSkipped: 0, databases: [] };
-  let txn: { pages: PageRecord[] } | null = null;
+  let txn: { pages: PageRecord[]; redo: boolean } | null = null;
   let prev: LogHeader | undefined;
   let last: Awaited<ReturnType<typeof readGeneration>> | undefined;
 
@@ -104,33 +111,50 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
     stats.generations++;
     for (const r of g.records) {
       const at: Lgpos = { gen, off: r.off };
-      // Before the checkpoint only attachments matter (the generation is read
-      // from its start to learn them); transactions there are on disk already,
-      // and one may have begun in the previous generation.
-      if (cmpLgpos(at, chk.lgpos) < 0 && r.type !== REC_ATTACH) continue;
+      // Before the checkpoint nothing is redone (it is on disk already) and
+      // the generation may begin inside a transaction of the previous one:
+      // there, only attachments and transaction bounds are followed, leniently.
+      const before = cmpLgpos(at, chk.lgpos) < 0;
       switch (r.type) {
         case REC_ATTACH: {
           const a = decoded(() => decodeAttach(r.payload), file, r.off);
+          const known = dbs.get(a.dbid);
+          if (known?.dbSignature === a.dbSignature) break; // attached again after a restart: same database
+          if (known) retired.push(known); // the id now names another database; finish this one at the end too
           dbs.set(a.dbid, { name: a.name, dbSignature: a.dbSignature, createdInLog: a.create, dbtime: 0, pageCount: 0 });
           break;
         }
         case REC_BEGIN:
-          if (txn) throw corrupt(file, r.off, 'BEGIN inside a transaction');
-          txn = { pages: [] };
+          if (txn && !before) throw corrupt(file, r.off, 'BEGIN inside a transaction');
+          txn = { pages: [], redo: !before };
           break;
         case REC_PAGE:
-          if (!txn) throw corrupt(file, r.off, 'PAGE record outside a transaction');
-          txn.pages.push(decoded(() => decodePage(r.payload), file, r.off));
+          if (!txn) {
+            if (before) break;
+            throw corrupt(file, r.off, 'PAGE record outside a transaction');
+          }
+          if (txn.redo) txn.pages.push(decoded(() => decodePage(r.payload), file, r.off));
           break;
         case REC_COMMIT:
-          if (!txn) throw corrupt(file, r.off, 'COMMIT outside a transaction');
-          for (const rec of txn.pages) await redo(p, chk.logSignature, dbs, pending, rec, stats);
-          stats.transactionsRedone++;
-          if (pending.size >= REDO_BATCH_PAGES) await writePending(pending);
+          if (!txn) {
+            if (before) break;
+            throw corrupt(file, r.off, 'COMMIT outside a transaction');
+          }
+          if (txn.redo) {
+            for (const rec of txn.pages) await redo(p, chk.logSignature, dbs, pending, rec, stats);
+            stats.transactionsRedone++;
+            if (pending.size >= REDO_BATCH_PAGES) await writePending(pending);
+          }
+          txn = null;
+          break;
+        case REC_TERM:
+          // Written after a crash left a transaction without COMMIT (and at
+          // clean shutdown): whatever is open here never committed.
+          if (txn) stats.transactionsDropped++;
           txn = null;
           break;
         default:
-          break; // ROLL and TERM carry nothing to redo
+          break; // ROLL carries nothing to redo
       }
     }
     prev = g.header;
@@ -139,10 +163,15 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
   if (txn) stats.transactionsDropped++;
   await writePending(pending);
   const end: Lgpos = { gen: last!.header.generation, off: last!.end };
-  for (const db of dbs.values()) await finishDb(p, db, end, stats);
+  if (cmpLgpos(chk.lgpos, end) > 0) {
+    // The checkpoint only ever moves up to durable log: the log lost its tail.
+    throw new JetError('JET_errCheckpointCorrupt',
+      `the checkpoint is at ${formatLgpos(chk.lgpos)}, past the end of the log at ${formatLgpos(end)}`);
+  }
+  for (const db of [...retired, ...dbs.values()]) await finishDb(p, db, end, stats);
   return {
     logSignature: chk.logSignature, lastGen: end.gen, lastHeader: last!.header, end: end.off,
-    finished: last!.finished, tornBytes: last!.tornBytes, rollInterrupted: plan.rollInterrupted, stats,
+    finished: last!.finished, tornBytes: last!.tornBytes, rollInterrupted: plan.rollInterrupted, endsInTransaction: txn !== null, stats,
   };
 }
 

@@ -131,7 +131,12 @@ export class Transaction {
   }
 
   async commit(options: CommitOptions = {}): Promise<void> {
-    this.assertActive();
+    try {
+      this.assertActive();
+    } catch (e) {
+      this.rollback(); // e.g. the instance is terminating: give the writer slot back
+      throw e;
+    }
     const durable = options.durable ?? true;
     this.done = true;
     let end: Lgpos | null;

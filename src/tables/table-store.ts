@@ -116,7 +116,7 @@ export class TableTransaction {
     const w = this.pages;
     const root = await this.rootOf(table, t);
     const inlineCell: LeafCell = { key: k, valueLength: v.length, inline: v };
-    const cell = leafCellSize(inlineCell) <= nodeCapacity(w.pageSize) >>> 2 || v.length === 0 /*TMPPATCH*/
+    const cell = leafCellSize(inlineCell) <= nodeCapacity(w.pageSize) >>> 2
       ? inlineCell
       : { key: k, valueLength: v.length, long: await writeLongValue(w, v, root) };
     const old = await insert(w, root, cell);

@@ -10,7 +10,7 @@ import { nodeFileSystem } from '../../src/io/file-system.js';
 import { growPages, setPage } from '../helpers/engine.js';
 import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
 
-const isLog = (p: string) => p.endsWith('.log');
+const isLog = (p: string) => p.includes('.log'); // log files are opened as edbtmp.log.new, then renamed
 
 /** The real file system, counting fdatasync calls on log files (each delayed by `delayMs`). */
 function countingLogSyncs(delayMs = 0): { io: FaultyFileSystem; syncs: () => number } {
