@@ -83,6 +83,10 @@ export class Checkpointer {
     // commit whose records are not durable yet.)
     const tip = log ? log.tip : null;
     const snapshot = cache.dirtyFrames();
+    // Headers get the counters of this moment too: a commit made while we
+    // write may never become durable, and its pages must not be counted.
+    const dbs = this.host.databases();
+    const counters = new Map(dbs.map((db) => [db, { dbtime: db.dbtime, pageCount: db.pageCount }]));
     if (log && tip) await log.flush(tip);
     const byDb = new Map<number, typeof snapshot>();
     for (const s of snapshot) {
@@ -90,7 +94,6 @@ export class Checkpointer {
       list.push(s);
       byDb.set(s.frame.dbid, list);
     }
-    const dbs = this.host.databases();
     for (const db of dbs) {
       const list = byDb.get(db.dbid);
       if (!list) continue;
@@ -108,9 +111,10 @@ export class Checkpointer {
     const next = tip ? (oldest ? minLgpos(tip, oldest) : tip) : null;
     for (const db of dbs) {
       const h = db.file.header;
+      const { dbtime, pageCount } = counters.get(db)!;
       const genMinRequired = next ? next.gen : h.genMinRequired;
-      if (h.dbtime !== db.dbtime || h.pageCount !== db.pageCount || h.genMinRequired !== genMinRequired) {
-        await db.file.writeHeader({ ...h, dbtime: db.dbtime, pageCount: db.pageCount, genMinRequired });
+      if (h.dbtime !== dbtime || h.pageCount !== pageCount || h.genMinRequired !== genMinRequired) {
+        await db.file.writeHeader({ ...h, dbtime, pageCount, genMinRequired });
       }
     }
     if (next) {

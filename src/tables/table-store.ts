@@ -19,6 +19,8 @@ import { snapshotReader, TxPages, type PageReader } from './page-access.js';
 export const MAX_KEY_BYTES = 1024;
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
 export const MAX_TABLE_NAME_BYTES = 64;
+/** A long-value reference in a cell: firstPage u32 + pageCount u32. */
+const LONG_REF_BYTES = 8;
 
 export type Bytes = string | Uint8Array;
 
@@ -115,8 +117,10 @@ export class TableTransaction {
     const [t, k, v] = [toTableName(table), toKey(key), toValue(value)];
     const w = this.pages;
     const root = await this.rootOf(table, t);
+    // Inline when the cell is small, or when the value is no bigger than the
+    // reference to a long value would be.
     const inlineCell: LeafCell = { key: k, valueLength: v.length, inline: v };
-    const cell = leafCellSize(inlineCell) <= nodeCapacity(w.pageSize) >>> 2
+    const cell = leafCellSize(inlineCell) <= nodeCapacity(w.pageSize) >>> 2 || v.length <= LONG_REF_BYTES
       ? inlineCell
       : { key: k, valueLength: v.length, long: await writeLongValue(w, v, root) };
     const old = await insert(w, root, cell);
@@ -161,7 +165,7 @@ export interface TableHost {
 }
 
 /** Run `fn` with table operations in one transaction: atomic, and durable when it resolves. */
-export function tableTransaction<T>(host: TableHost, db: Database, fn: (tx: TableTransaction) => Promise<T>, options?: CommitOptions): Promise<T> {
+export async function tableTransaction<T>(host: TableHost, db: Database, fn: (tx: TableTransaction) => Promise<T>, options?: CommitOptions): Promise<T> {
   db.assertOpen();
   return host.transaction((tx) => fn(new TableTransaction(tx, db)), options);
 }
