@@ -39,8 +39,14 @@ export interface Row {
   value: Buffer;
 }
 
+/** A lone surrogate has no UTF-8 form: two different strings would become the same bytes. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function bytes(what: string, v: unknown): Buffer {
-  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (typeof v === 'string') {
+    if (LONE_SURROGATE.test(v)) throw new JetError('JET_errInvalidParameter', `${what} is a string with a lone surrogate (not valid Unicode)`);
+    return Buffer.from(v, 'utf8');
+  }
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   throw new JetError('JET_errInvalidParameter', `${what} must be a string or a Uint8Array, got ${v === null ? 'null' : typeof v}`);
 }
@@ -63,8 +69,8 @@ export function toValue(v: unknown): Buffer {
 export function toTableName(n: unknown): Buffer {
   if (typeof n !== 'string') throw new JetError('JET_errInvalidName', `a table name must be a string, got ${typeof n}`);
   const b = Buffer.from(n, 'utf8');
-  if (b.length === 0 || b.length > MAX_TABLE_NAME_BYTES || n.includes('\0')) {
-    throw new JetError('JET_errInvalidName', `table name ${JSON.stringify(n)} must be 1 to ${MAX_TABLE_NAME_BYTES} bytes without NUL`);
+  if (b.length === 0 || b.length > MAX_TABLE_NAME_BYTES || n.includes('\0') || LONE_SURROGATE.test(n)) {
+    throw new JetError('JET_errInvalidName', `table name ${JSON.stringify(n)} must be 1 to ${MAX_TABLE_NAME_BYTES} bytes of valid Unicode without NUL`);
   }
   return b;
 }
