@@ -1,43 +1,11 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { Instance } from '../../src/engine/instance.js';
 import { CRASH_PAGES, CRASH_PARAMS, expectedStamps } from '../fixtures/crash-model.js';
 import { readStamp } from '../helpers/engine.js';
+import { runAndKill } from '../helpers/kill-child.js';
 import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
 
 const CHILD = new URL('../fixtures/crash-writer.ts', import.meta.url).pathname;
-
-/** Run the writer child, kill it with SIGKILL `afterMs` after it is ready; resolves to the highest k it acknowledged. */
-function runAndKill(dir: string, writers: number, afterMs: number): Promise<{ start: number; acked: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(writers)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let start = -1;
-    let acked = 0;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      let nl: number;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const [word, n] = out.slice(0, nl).split(' ');
-        out = out.slice(nl + 1);
-        if (word === 'ready') {
-          start = Number(n);
-          acked = start;
-          setTimeout(() => child.kill('SIGKILL'), afterMs);
-        } else if (word === 'ok') {
-          acked = Math.max(acked, Number(n));
-        }
-      }
-    });
-    child.stderr.on('data', (c) => { err += String(c); });
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL' && start >= 0) resolve({ start, acked });
-      else reject(new Error(`crash writer exited with ${code ?? signal} before being killed: ${err}`));
-    });
-  });
-}
 
 describe('crash recovery (SIGKILL)', function () {
   this.timeout(process.env.SOAK ? 0 : 180_000);
@@ -53,7 +21,9 @@ describe('crash recovery (SIGKILL)', function () {
     let recoveredTotal = 0;
     for (let round = 0; round < rounds; round++) {
       const writers = round % 3 === 0 ? 1 : 4; // serial commits and group commits
-      const { start, acked } = await runAndKill(dir, writers, 20 + Math.floor(nextRandom() * 300));
+      const run = await runAndKill(CHILD, [dir, String(writers)], { afterReadyMs: 20 + Math.floor(nextRandom() * 300) });
+      if (run.start === undefined || run.acked === undefined) throw new Error('the writer was killed before it was ready');
+      const { start, acked } = run as { start: number; acked: number };
       const inst = await Instance.open(dir, CRASH_PARAMS);
       const db = await inst.openDatabase('crash.edb');
       const last = await readStamp(db, 1);

@@ -7,57 +7,21 @@
  * killed before it could say so), and the trees must be structurally sound.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { cp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Instance } from '../../src/engine/instance.js';
 import { LOCK_NAME } from '../../src/engine/instance-lock.js';
 import { nodeFileSystem, type FileHandle, type FileSystem, type OpenMode } from '../../src/io/file-system.js';
 import { patterned } from '../helpers/bytes.js';
+import { runAndKill, type Kill } from '../helpers/kill-child.js';
 import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
 import { COUNTER_KEY, COUNTER_TABLE, TABLE_CRASH_PARAMS, TABLE_DB, replay } from '../fixtures/table-crash-model.js';
 import { Model, expectDatabaseEquals, verifyEveryPage } from './table-helpers.js';
 
 const CHILD = new URL('../fixtures/table-writer.ts', import.meta.url).pathname;
 
-type Kill = { afterReadyMs: number } | { afterSpawnMs: number };
-
-/**
- * Run the writer and SIGKILL it, `afterReadyMs` after it reported ready or
- * `afterSpawnMs` after it was started (possibly while it is still recovering).
- * Resolves to the k it started from and the highest k it acknowledged, both
- * undefined when it was killed before it was ready.
- */
-function runAndKill(dir: string, seed: number, kill: Kill): Promise<{ start?: number; acked?: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let start: number | undefined;
-    let acked: number | undefined;
-    if ('afterSpawnMs' in kill) setTimeout(() => child.kill('SIGKILL'), kill.afterSpawnMs);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      let nl: number;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const [word, n] = out.slice(0, nl).split(' ');
-        out = out.slice(nl + 1);
-        if (word === 'ready') {
-          start = Number(n);
-          acked = start;
-          if ('afterReadyMs' in kill) setTimeout(() => child.kill('SIGKILL'), kill.afterReadyMs);
-        } else if (word === 'ok') {
-          acked = Math.max(acked ?? 0, Number(n));
-        }
-      }
-    });
-    child.stderr.on('data', (c) => { err += String(c); });
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve({ start, acked });
-      else reject(new Error(`table writer exited with ${code ?? signal} before being killed: ${err}`));
-    });
-  });
+function runWriter(dir: string, seed: number, kill: Kill) {
+  return runAndKill(CHILD, [dir, String(seed)], kill);
 }
 
 /** The model after transactions 1..last, with the values built. */
@@ -127,7 +91,7 @@ describe('tables: crash recovery', function () {
       const kill: Kill = round % 4 === 3
         ? { afterSpawnMs: 150 + Math.floor(nextRandom() * 500) }
         : { afterReadyMs: 10 + Math.floor(nextRandom() * 400) };
-      const { start, acked } = await runAndKill(dir, seed, kill);
+      const { start, acked } = await runWriter(dir, seed, kill);
       // Every third round is checked on a copy, so the next child must recover the crashed directory itself.
       const onCopy = round % 3 === 1;
       const target = onCopy ? await tmpDir('tables-crash-copy-') : dir;
