@@ -6,7 +6,7 @@
  * are 4-byte root page numbers. A database the table layer has never written
  * to has no pages at all, and no tables.
  */
-import { META_PGNO, writeMeta, type Meta } from '../format/table-pages.js';
+import { META_PGNO, pageKind, writeMeta, type Meta } from '../format/table-pages.js';
 import { initTree, insert, lookup, scan } from './btree.js';
 import { corrupt, metaOf, type PageReader, type TxPages } from './page-access.js';
 import type { Database } from '../engine/database.js';
@@ -15,7 +15,9 @@ import type { Database } from '../engine/database.js';
 /** The meta page, or undefined when the database has no tables yet. */
 async function readMetaIfAny(r: PageReader, db: Database): Promise<Meta | undefined> {
   const page = await r.read(META_PGNO);
-  if (page.every((b) => b === 0)) return undefined;
+  // Never written (a database the table layer has not touched): kind 0. A
+  // written page of kind 0 would have failed its checksum when read.
+  if (pageKind(page) === 0) return undefined;
   return metaOf(db, page);
 }
 
