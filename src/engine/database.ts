@@ -14,7 +14,7 @@ import type { DatabaseFile } from './database-file.js';
 import type { Image } from './page-cache.js';
 import type { CommitOptions } from './transaction.js';
 import {
-  snapshotCheck, snapshotGet, snapshotRange, snapshotTables, tableTransaction,
+  snapshotCheck, snapshotGet, snapshotRange, snapshotTables, tableTransaction, toKey, toTableName, toValue,
   type Bytes, type RangeOptions, type Row, type TableHost, type TableTransaction,
 } from '../tables/table-store.js';
 import type { TreeCheckReport } from '../tables/check-tree.js';
@@ -70,6 +70,9 @@ export class Database {
     if (!Number.isInteger(pgno) || pgno < 1 || pgno > 0xffffffff) {
       throw new JetError('JET_errInvalidParameter', `database ${this.name}: bad page number ${String(pgno)}`);
     }
+    if (asOf !== undefined && (!Number.isInteger(asOf) || asOf < 0)) {
+      throw new JetError('JET_errInvalidParameter', `database ${this.name}: bad snapshot ${String(asOf)}`);
+    }
     const f = await this.source.readCommitted(this, pgno, asOf);
     return { page: f.page, initialized: f.initialized };
   }
@@ -78,7 +81,9 @@ export class Database {
 
   /** Insert or replace, in a transaction of its own (durable unless `durable: false`). */
   async put(table: string, key: Bytes, value: Bytes, options?: CommitOptions): Promise<void> {
-    await tableTransaction(this.source, this, (tx) => tx.put(table, key, value), options);
+    // Validated and copied now: the caller may reuse its buffers as soon as put returns its promise.
+    const [t, k, v] = [toTableName(table), toKey(key), Buffer.from(toValue(value))];
+    await tableTransaction(this.source, this, (tx) => tx.put(t, k, v), options);
   }
 
   /** The committed value, or undefined. */
@@ -87,8 +92,9 @@ export class Database {
   }
 
   /** Delete, in a transaction of its own; resolves to whether the key existed. */
-  delete(table: string, key: Bytes, options?: CommitOptions): Promise<boolean> {
-    return tableTransaction(this.source, this, (tx) => tx.delete(table, key), options);
+  async delete(table: string, key: Bytes, options?: CommitOptions): Promise<boolean> {
+    const [t, k] = [toTableName(table), toKey(key)];
+    return tableTransaction(this.source, this, (tx) => tx.delete(t, k), options);
   }
 
   /**

@@ -263,6 +263,7 @@ export class Instance extends EventEmitter {
 
   /** Run `fn` in a transaction: commit when it resolves, roll back when it throws. */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: CommitOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new JetError('JET_errInvalidParameter', 'transaction needs a function');
     const tx = await this.beginTransaction();
     let result: T;
     try {

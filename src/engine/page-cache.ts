@@ -126,7 +126,7 @@ export class PageCache {
     let f = this.frames.get(k);
     if (f) {
       f.referenced = true;
-      if (this.snapshots.size > 0) this.keepOlder(f, { page: f.page, initialized: f.initialized, seq: f.seq });
+      if (this.newestSnapshot() >= f.seq) this.keepOlder(f, { page: f.page, initialized: f.initialized, seq: f.seq });
       if (f.firstDirty === null) {
         f.firstDirty = begin;
         this.dirty++;
@@ -141,6 +141,12 @@ export class PageCache {
     f.initialized = true;
     f.seq = seq;
     this.evict();
+  }
+
+  private newestSnapshot(): number {
+    let newest = -1;
+    for (const s of this.snapshots.keys()) newest = Math.max(newest, s);
+    return newest;
   }
 
   private keepOlder(f: Frame, image: Image): void {

@@ -137,7 +137,11 @@ export class Transaction {
       this.rollback(); // e.g. the instance is terminating: give the writer slot back
       throw e;
     }
-    const durable = options.durable ?? true;
+    const durable = options?.durable ?? true;
+    if (typeof durable !== 'boolean') {
+      this.rollback();
+      throw new JetError('JET_errInvalidParameter', `durable must be a boolean, got ${typeof durable}`);
+    }
     this.done = true;
     let end: Lgpos | null;
     try {

@@ -172,7 +172,7 @@ async function splitLeaf(w: PageWriter, root: number, path: PathStep[], pgno: nu
   encodeNode(r.page, { kind: 'leaf', prev: pgno, next: leaf.next, cells: right }, root);
   if (leaf.next !== 0) setLeafPrev(await w.write(leaf.next), r.pgno);
   encodeNode(await w.write(pgno), { kind: 'leaf', prev: leaf.prev, next: r.pgno, cells: left }, root);
-  await insertIntoParent(w, root, path, { key: right[0]!.key, child: r.pgno });
+  await insertIntoParent(w, root, path, { key: right[0]!.key, child: r.pgno }, append);
 }
 
 /** The branch node of a path step, decoded with its own buffers. */
@@ -186,7 +186,7 @@ async function branchAt(w: PageWriter, root: number, step: PathStep): Promise<Br
 function setLeafPrev(page: Buffer, prev: number): void { page.writeUInt32LE(prev, 28); }
 function setLeafNext(page: Buffer, next: number): void { page.writeUInt32LE(next, 32); }
 
-async function insertIntoParent(w: PageWriter, root: number, path: PathStep[], cell: BranchCell): Promise<void> {
+async function insertIntoParent(w: PageWriter, root: number, path: PathStep[], cell: BranchCell, ascending: boolean): Promise<void> {
   const step = path.pop()!;
   const node = await branchAt(w, root, step);
   node.cells.splice(step.index, 0, cell);
@@ -196,7 +196,7 @@ async function insertIntoParent(w: PageWriter, root: number, path: PathStep[], c
   }
   // The middle cell moves up; its child becomes the right half's first child.
   // Appending at the end (ascending loads) moves up the new cell itself.
-  const append = step.index === node.cells.length - 1;
+  const append = ascending && step.index === node.cells.length - 1;
   const m = append ? node.cells.length - 1 : Math.min(splitPoint(node.cells, branchCellSize), node.cells.length - 1);
   const mid = node.cells[m]!;
   const left: BranchNode = { kind: 'branch', first: node.first, cells: node.cells.slice(0, m) };
@@ -212,7 +212,7 @@ async function insertIntoParent(w: PageWriter, root: number, path: PathStep[], c
   const r = await w.alloc();
   encodeNode(r.page, right, root);
   encodeNode(await w.write(step.pgno), left, root);
-  await insertIntoParent(w, root, path, { key: mid.key, child: r.pgno });
+  await insertIntoParent(w, root, path, { key: mid.key, child: r.pgno }, append);
 }
 
 /** Delete `key`; resolves to the cell removed (buffers owned), or undefined. */

@@ -52,7 +52,7 @@ function bytes(what: string, v: unknown): Buffer {
 }
 
 export function toKey(k: unknown): Buffer {
-  const b = bytes('a key', k);
+  const b = Buffer.from(bytes('a key', k)); // a copy: the caller may change its buffer while the operation runs
   if (b.length === 0) throw new JetError('JET_errInvalidParameter', 'a key must not be empty');
   if (b.length > MAX_KEY_BYTES) throw new JetError('JET_errKeyTooBig', `a key of ${b.length} bytes is over the limit of ${MAX_KEY_BYTES}`);
   return b;
@@ -67,6 +67,11 @@ export function toValue(v: unknown): Buffer {
 }
 
 export function toTableName(n: unknown): Buffer {
+  // A Buffer is a name Database.put already turned into bytes; check its size again all the same.
+  if (Buffer.isBuffer(n)) {
+    if (n.length === 0 || n.length > MAX_TABLE_NAME_BYTES || n.includes(0)) throw new JetError('JET_errInvalidName', 'bad table name');
+    return n;
+  }
   if (typeof n !== 'string') throw new JetError('JET_errInvalidName', `a table name must be a string, got ${typeof n}`);
   const b = Buffer.from(n, 'utf8');
   if (b.length === 0 || b.length > MAX_TABLE_NAME_BYTES || n.includes('\0') || LONE_SURROGATE.test(n)) {
@@ -113,14 +118,35 @@ export class TableTransaction {
   private readonly pages: TxPages;
   /** Table roots found or created in this transaction (roots never move). */
   private readonly roots = new Map<string, number>();
+  /** Operations of one transaction run one at a time, in call order. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** The first error an operation failed with half way: the transaction can only roll back. */
+  failed: unknown = undefined;
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => {
+      if (this.failed !== undefined) throw new JetError('JET_errInvalidParameter', 'an earlier operation of this transaction failed: it can only roll back', { cause: this.failed });
+      return f().catch((e) => { this.failed ??= e; throw e; });
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when every operation called so far has finished. */
+  idle(): Promise<void> { return this.tail.then(() => undefined); }
 
   constructor(tx: Transaction, private readonly db: Database) {
     this.pages = new TxPages(tx, db);
   }
 
   /** Insert or replace. */
-  async put(table: string, key: Bytes, value: Bytes): Promise<void> {
+  async put(table: string | Buffer, key: Bytes, value: Bytes): Promise<void> {
     const [t, k, v] = [toTableName(table), toKey(key), toValue(value)];
+    return this.serial(() => this.putNow(t.toString('utf8'), t, k, v));
+  }
+
+  private async putNow(table: string, t: Buffer, k: Buffer, v: Buffer): Promise<void> {
     const w = this.pages;
     const root = await this.rootOf(table, t);
     // Inline when the cell is small, or when the value is no bigger than the
@@ -141,17 +167,20 @@ export class TableTransaction {
 
   /** The value, seeing this transaction's own writes. */
   async get(table: string, key: Bytes): Promise<Buffer | undefined> {
-    return getIn(this.pages, this.db, toTableName(table), toKey(key));
+    const [t, k] = [toTableName(table), toKey(key)];
+    return this.serial(() => getIn(this.pages, this.db, t, k));
   }
 
   /** Delete; resolves to whether the key existed. */
-  async delete(table: string, key: Bytes): Promise<boolean> {
+  async delete(table: string | Buffer, key: Bytes): Promise<boolean> {
     const [t, k] = [toTableName(table), toKey(key)];
-    const root = await findTable(this.pages, this.db, t);
-    if (root === undefined) return false;
-    const old = await remove(this.pages, root, k);
-    if (old?.long) await freeLongValue(this.pages, old.long);
-    return old !== undefined;
+    return this.serial(async () => {
+      const root = await findTable(this.pages, this.db, t);
+      if (root === undefined) return false;
+      const old = await remove(this.pages, root, k);
+      if (old?.long) await freeLongValue(this.pages, old.long);
+      return old !== undefined;
+    });
   }
 
   /** Rows in key order, seeing this transaction's writes. Changing the table while iterating is not supported. */
@@ -173,7 +202,18 @@ export interface TableHost {
 /** Run `fn` with table operations in one transaction: atomic, and durable when it resolves. */
 export async function tableTransaction<T>(host: TableHost, db: Database, fn: (tx: TableTransaction) => Promise<T>, options?: CommitOptions): Promise<T> {
   db.assertOpen();
-  return host.transaction((tx) => fn(new TableTransaction(tx, db)), options);
+  if (typeof fn !== 'function') throw new JetError('JET_errInvalidParameter', 'transaction needs a function');
+  return host.transaction(async (tx) => {
+    const ttx = new TableTransaction(tx, db);
+    let result: T;
+    try {
+      result = await fn(ttx);
+    } finally {
+      await ttx.idle(); // an operation still running must not straddle the commit
+    }
+    if (ttx.failed !== undefined) throw ttx.failed; // half-done changes must not commit
+    return result;
+  }, options);
 }
 
 /** A read against a fresh snapshot. */
