@@ -17,7 +17,8 @@
  *   COMMIT   txid u64, time f64
  *   ATTACH   dbid u16, flags u16 (ATTACH_CREATE), pageSize u32, dbSignature 16, name UTF-8
  *   ROLL     nextGeneration u32     the last record of every finished generation
- *   TERM     (empty)                a clean shutdown
+ *   TERM     (empty)                a clean shutdown; also written first after recovery
+ *                                   dropped a transaction a crash cut off, which it closes
  *
  * A transaction is BEGIN, its PAGE records, COMMIT, appended in one step by the
  * single writer, so no other record comes between them — except that a full
