@@ -169,6 +169,22 @@ export function decodeNode(page: Buffer): Node {
   throw new RangeError(`page kind ${kind} is not a B+tree node`);
 }
 
+/** Serialize a leaf cell at `at`; returns the offset after it. */
+function writeLeafCell(buf: Buffer, at: number, c: LeafCell): number {
+  buf.writeUInt16LE(c.key.length, at);
+  buf[at + 2] = c.long ? 1 : 0;
+  buf.writeUInt32LE(c.valueLength, at + 3);
+  c.key.copy(buf, at + LEAF_CELL_FIXED);
+  at += LEAF_CELL_FIXED + c.key.length;
+  if (c.long) {
+    buf.writeUInt32LE(c.long.firstPage, at);
+    buf.writeUInt32LE(c.long.pageCount, at + 4);
+    return at + LONG_REF;
+  }
+  c.inline!.copy(buf, at);
+  return at + c.valueLength;
+}
+
 /**
  * Encode `n` into `page` (the whole body is rewritten). The caller has
  * checked that it fits. Cell buffers may be views of `page` itself: they are
@@ -178,21 +194,7 @@ export function encodeNode(page: Buffer, n: Node, objid: number): void {
   const body = Buffer.alloc(page.length - NODE_HEADER);
   let at = 0;
   if (n.kind === 'leaf') {
-    for (const c of n.cells) {
-      body.writeUInt16LE(c.key.length, at);
-      body[at + 2] = c.long ? 1 : 0;
-      body.writeUInt32LE(c.valueLength, at + 3);
-      c.key.copy(body, at + LEAF_CELL_FIXED);
-      at += LEAF_CELL_FIXED + c.key.length;
-      if (c.long) {
-        body.writeUInt32LE(c.long.firstPage, at);
-        body.writeUInt32LE(c.long.pageCount, at + 4);
-        at += LONG_REF;
-      } else {
-        c.inline!.copy(body, at);
-        at += c.valueLength;
-      }
-    }
+    for (const c of n.cells) at = writeLeafCell(body, at, c);
   } else {
     for (const c of n.cells) {
       body.writeUInt16LE(c.key.length, at);
@@ -312,18 +314,7 @@ export function putInLeaf(page: Buffer, pos: LeafPosition, cell: LeafCell): bool
   if (newUsed > page.length - NODE_HEADER) return false;
   const tail = NODE_HEADER + used;
   page.copy(page, pos.at + size, pos.end, tail); // move the cells after it
-  let at = pos.at;
-  page.writeUInt16LE(cell.key.length, at);
-  page[at + 2] = cell.long ? 1 : 0;
-  page.writeUInt32LE(cell.valueLength, at + 3);
-  cell.key.copy(page, at + LEAF_CELL_FIXED);
-  at += LEAF_CELL_FIXED + cell.key.length;
-  if (cell.long) {
-    page.writeUInt32LE(cell.long.firstPage, at);
-    page.writeUInt32LE(cell.long.pageCount, at + 4);
-  } else {
-    cell.inline!.copy(page, at);
-  }
+  writeLeafCell(page, pos.at, cell);
   if (newUsed < used) page.fill(0, NODE_HEADER + newUsed, tail);
   page.writeUInt16LE(page.readUInt16LE(24) + (pos.found ? 0 : 1), 24);
   page.writeUInt16LE(newUsed, 26);
