@@ -2,12 +2,8 @@
  * An instance: one directory of databases, their log and checkpoint, owned by
  * one process (ESE's JetInit .. JetTerm).
  *
- * States (InstanceState):
- *   initializing --open done--> running --close()--> terminating --> closed
- *   running --stopService()--> stopped --close()--> ...
- *   running --log write failure--> unavailable --close()--> closed (databases stay dirty)
- *   restoring is reserved for restore.
- * Every operation checks the state first and fails with the matching JetError.
+ * Every operation checks the state first (instance-state.ts) and fails with
+ * the matching JetError.
  *
  * CONCURRENCY NOTES
  * - Writers: one transaction at a time, FIFO (`writerTail`). The slot is
@@ -31,6 +27,7 @@ import { Database, checkDbName } from './database.js';
 import { DatabaseFile } from './database-file.js';
 import { InstanceLock } from './instance-lock.js';
 import { ensureDir, logDirOf, startLog } from './instance-startup.js';
+import { stateError, type InstanceState } from './instance-state.js';
 import { listLogs } from './log-files.js';
 import { LogRetention } from './log-retention.js';
 import { LogWriter, type RecordToAppend } from './log-writer.js';
@@ -39,7 +36,6 @@ import { resolveParams, type InstanceParams, type ResolvedParams } from './param
 import type { RecoveryStats } from './recovery.js';
 import { Transaction, type CommitOptions, type TxHost } from './transaction.js';
 
-export type InstanceState = 'initializing' | 'running' | 'terminating' | 'stopped' | 'unavailable' | 'restoring' | 'closed';
 
 export interface LogInfo {
   logSignature: string;
@@ -122,16 +118,7 @@ export class Instance extends EventEmitter {
 
   /** Throws the JetError that matches the state, unless running. */
   assertUsable(): void {
-    switch (this.stateNow) {
-      case 'running': return;
-      case 'initializing': throw new JetError('JET_errNotInitialized', `instance ${this.params.dir} is still initializing`);
-      case 'terminating': throw new JetError('JET_errTermInProgress', `instance ${this.params.dir} is shutting down`);
-      case 'stopped': throw new JetError('JET_errClientRequestToStopJetService', `instance ${this.params.dir} was stopped`);
-      case 'unavailable':
-        throw new JetError('JET_errInstanceUnavailable', `instance ${this.params.dir} is unusable after a fatal error: ${this.fatal?.message ?? ''}`, { cause: this.fatal });
-      case 'restoring': throw new JetError('JET_errRestoreInProgress', `instance ${this.params.dir} is being restored`);
-      case 'closed': throw new JetError('JET_errNotInitialized', `instance ${this.params.dir} is closed`);
-    }
+    if (this.stateNow !== 'running') throw stateError(this.stateNow, this.params.dir, this.fatal);
   }
 
   // ---- databases ------------------------------------------------------------
