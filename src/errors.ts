@@ -161,6 +161,8 @@ export class JetError extends Error {
   readonly err: number;
   /** ESE's name for it, e.g. 'JET_errBackupInProgress'. */
   readonly errName: JetErrName;
+  /** The message without the name and number in front (what happened, where). */
+  readonly detail: string;
 
   /**
    * @param name    the JET_err name
@@ -172,6 +174,7 @@ export class JetError extends Error {
     this.name = 'JetError';
     this.err = err;
     this.errName = name;
+    this.detail = detail ?? description;
   }
 
   /** True when `e` is a JetError with the given name. */

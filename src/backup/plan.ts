@@ -1,0 +1,41 @@
+/**
+ * Planning the page copy of a backup: which page ranges of which database
+ * files the workers copy. Pure: no I/O, unit-tested on its own.
+ *
+ * Ranges cover data pages 1..pageCount of each file (the two header pages are
+ * the coordinator's: the copy gets its own header), in file order, each at
+ * most `rangePages` pages, so memory per in-flight range is bounded.
+ */
+import { JetError } from '../errors.js';
+
+export interface PlannedFile {
+  /** The database's name in the instance (and in the backup). */
+  name: string;
+  /** Data pages in use (the header's / instance's page count). */
+  pageCount: number;
+}
+
+export interface PageRange {
+  /** Index into the planned files. */
+  file: number;
+  firstPage: number;
+  pageCount: number;
+}
+
+export const DEFAULT_RANGE_PAGES = 256;
+
+export function planRanges(files: PlannedFile[], rangePages = DEFAULT_RANGE_PAGES): PageRange[] {
+  if (!Number.isInteger(rangePages) || rangePages < 1) {
+    throw new JetError('JET_errInvalidParameter', `range size must be a whole number of pages, at least 1, got ${String(rangePages)}`);
+  }
+  const ranges: PageRange[] = [];
+  files.forEach((f, file) => {
+    if (!Number.isInteger(f.pageCount) || f.pageCount < 0) {
+      throw new JetError('JET_errInvalidParameter', `database ${f.name}: bad page count ${String(f.pageCount)}`);
+    }
+    for (let first = 1; first <= f.pageCount; first += rangePages) {
+      ranges.push({ file, firstPage: first, pageCount: Math.min(rangePages, f.pageCount - first + 1) });
+    }
+  });
+  return ranges;
+}
