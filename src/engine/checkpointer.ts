@@ -16,7 +16,7 @@
  * it runs: cache images are immutable, so the pages written are the images of
  * step 1's snapshot, and a page changed again meanwhile stays dirty.
  */
-import { cmpLgpos, minLgpos, type Lgpos } from '../format/lgpos.js';
+import { minLgpos, type Lgpos } from '../format/lgpos.js';
 import { writeCheckpointFile } from './checkpoint-file.js';
 import type { Database } from './database.js';
 import type { LogWriter } from './log-writer.js';
@@ -107,7 +107,7 @@ export class Checkpointer {
       }
       for (const s of list) cache.markWritten(s.frame, s.page, tip);
     }
-    const oldest = cache.oldestDirty(cmpLgpos);
+    const oldest = cache.oldestDirty();
     const next = tip ? (oldest ? minLgpos(tip, oldest) : tip) : null;
     for (const db of dbs) {
       const h = db.file.header;

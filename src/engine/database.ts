@@ -81,9 +81,11 @@ export class Database {
 
   /** Insert or replace, in a transaction of its own (durable unless `durable: false`). */
   async put(table: string, key: Bytes, value: Bytes, options?: CommitOptions): Promise<void> {
-    // Validated and copied now: the caller may reuse its buffers as soon as put returns its promise.
-    const [t, k, v] = [toTableName(table), toKey(key), Buffer.from(toValue(value))];
-    await tableTransaction(this.source, this, (tx) => tx.put(t, k, v), options);
+    // Checked and copied now: the caller may reuse its buffers as soon as put
+    // returns its promise (the name is a string, which cannot change).
+    toTableName(table);
+    const [k, v] = [toKey(key), Buffer.from(toValue(value))];
+    await tableTransaction(this.source, this, (tx) => tx.put(table, k, v), options);
   }
 
   /** The committed value, or undefined. */
@@ -93,8 +95,9 @@ export class Database {
 
   /** Delete, in a transaction of its own; resolves to whether the key existed. */
   async delete(table: string, key: Bytes, options?: CommitOptions): Promise<boolean> {
-    const [t, k] = [toTableName(table), toKey(key)];
-    return tableTransaction(this.source, this, (tx) => tx.delete(t, k), options);
+    toTableName(table);
+    const k = toKey(key);
+    return tableTransaction(this.source, this, (tx) => tx.delete(table, k), options);
   }
 
   /**

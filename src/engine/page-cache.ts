@@ -24,7 +24,7 @@
  * An image read from disk is as old as every open snapshot needs: a page
  * changed after a snapshot began keeps its old image in memory until then.
  */
-import type { Lgpos } from '../format/lgpos.js';
+import { cmpLgpos, type Lgpos } from '../format/lgpos.js';
 
 export interface Image {
   /** Never mutated. */
@@ -195,10 +195,10 @@ export class PageCache {
   }
 
   /** The oldest firstDirty among dirty frames, or null when all are clean. */
-  oldestDirty(cmp: (a: Lgpos, b: Lgpos) => number): Lgpos | null {
+  oldestDirty(): Lgpos | null {
     let oldest: Lgpos | null = null;
     for (const f of this.frames.values()) {
-      if (f.firstDirty !== null && (oldest === null || cmp(f.firstDirty, oldest) < 0)) oldest = f.firstDirty;
+      if (f.firstDirty !== null && (oldest === null || cmpLgpos(f.firstDirty, oldest) < 0)) oldest = f.firstDirty;
     }
     return oldest;
   }

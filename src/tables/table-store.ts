@@ -67,11 +67,6 @@ export function toValue(v: unknown): Buffer {
 }
 
 export function toTableName(n: unknown): Buffer {
-  // A Buffer is a name Database.put already turned into bytes; check its size again all the same.
-  if (Buffer.isBuffer(n)) {
-    if (n.length === 0 || n.length > MAX_TABLE_NAME_BYTES || n.includes(0)) throw new JetError('JET_errInvalidName', 'bad table name');
-    return n;
-  }
   if (typeof n !== 'string') throw new JetError('JET_errInvalidName', `a table name must be a string, got ${typeof n}`);
   const b = Buffer.from(n, 'utf8');
   if (b.length === 0 || b.length > MAX_TABLE_NAME_BYTES || n.includes('\0') || LONE_SURROGATE.test(n)) {
@@ -141,9 +136,9 @@ export class TableTransaction {
   }
 
   /** Insert or replace. */
-  async put(table: string | Buffer, key: Bytes, value: Bytes): Promise<void> {
+  async put(table: string, key: Bytes, value: Bytes): Promise<void> {
     const [t, k, v] = [toTableName(table), toKey(key), toValue(value)];
-    return this.serial(() => this.putNow(t.toString('utf8'), t, k, v));
+    return this.serial(() => this.putNow(table, t, k, v));
   }
 
   private async putNow(table: string, t: Buffer, k: Buffer, v: Buffer): Promise<void> {
@@ -172,7 +167,7 @@ export class TableTransaction {
   }
 
   /** Delete; resolves to whether the key existed. */
-  async delete(table: string | Buffer, key: Bytes): Promise<boolean> {
+  async delete(table: string, key: Bytes): Promise<boolean> {
     const [t, k] = [toTableName(table), toKey(key)];
     return this.serial(async () => {
       const root = await findTable(this.pages, this.db, t);
