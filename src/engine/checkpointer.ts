@@ -114,7 +114,7 @@ export class Checkpointer {
       const { dbtime, pageCount } = counters.get(db)!;
       const genMinRequired = next ? next.gen : h.genMinRequired;
       if (h.dbtime !== dbtime || h.pageCount !== pageCount || h.genMinRequired !== genMinRequired) {
-        await db.file.writeHeader({ ...h, dbtime, pageCount, genMinRequired });
+        await db.file.updateHeader((now) => ({ ...now, dbtime, pageCount, genMinRequired }));
       }
     }
     if (next) {

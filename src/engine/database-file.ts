@@ -31,6 +31,7 @@ export class DatabaseFile {
   header: DbHeader;
   /** Pages the file has room for (its size in pages, minus the two header pages). */
   private capacity: number;
+  private headerTail: Promise<void> = Promise.resolve();
 
   private constructor(readonly path: string, private readonly fh: FileHandle, header: DbHeader, capacity: number) {
     this.header = header;
@@ -38,6 +39,9 @@ export class DatabaseFile {
   }
 
   get pageSize(): number { return this.header.pageSize; }
+
+  /** Data pages the file holds now (its size, less the two header pages); pages never written read as zeros. */
+  get pagesOnDisk(): number { return this.capacity; }
 
   static async create(io: FileSystem, path: string, o: CreateOptions): Promise<DatabaseFile> {
     const now = Date.now();
@@ -89,7 +93,23 @@ export class DatabaseFile {
    * Write both header copies: shadow (page 1) first and synced, then page 0 and
    * synced. A crash tears at most one; the reader takes the valid newer one.
    */
-  async writeHeader(h: DbHeader): Promise<void> {
+  writeHeader(h: DbHeader): Promise<void> {
+    return this.updateHeader(() => h);
+  }
+
+  /**
+   * Change the header with `change` applied to the header as it is when this
+   * write's turn comes: header writers (checkpoint, attach, backup) queue up,
+   * so neither copy can end up older than the other and no field one writer
+   * set is lost to another's stale copy.
+   */
+  updateHeader(change: (h: DbHeader) => DbHeader): Promise<void> {
+    const run = this.headerTail.then(() => this.writeHeaderNow(change(this.header)));
+    this.headerTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeHeaderNow(h: DbHeader): Promise<void> {
     const next = { ...h, seq: this.header.seq + 1 };
     const page = encodeDbHeader(next);
     try {

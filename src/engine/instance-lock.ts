@@ -7,6 +7,10 @@
  *  - held by a dead process (no such pid, or the pid was reused by a process
  *    that started later): the lock is stale and is taken over.
  *
+ *  - unreadable (empty or half-written JSON) for UNREADABLE_GRACE_MS: its
+ *    writer was killed between creating and writing it (a live writer
+ *    finishes that one small write at once): stale.
+ *
  * Limits: the check of "alive" is local (a lock written on another host is
  * treated as live and must be removed by hand); two openers racing for the
  * same stale lock in the same instant can both succeed — the window is the
@@ -14,10 +18,13 @@
  */
 import * as os from 'node:os';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { JetError, fromFsError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 
 export const LOCK_NAME = 'instance.lock';
+/** How long a lock file may stay unreadable before it is taken for one a killed process left half-written. */
+const UNREADABLE_GRACE_MS = 500;
 
 interface LockInfo {
   pid: number;
@@ -56,6 +63,22 @@ function describe(info: LockInfo | undefined): string {
   return `${who} on ${info.host} since ${info.time}`;
 }
 
+/** Read and parse the lock; an unreadable one is re-read for UNREADABLE_GRACE_MS in case its writer is mid-write. */
+async function readLock(fs: FileSystem, path: string): Promise<{ raw: Buffer; info: LockInfo | undefined; unreadableForGrace: boolean } | undefined> {
+  const parse = (raw: Buffer): LockInfo | undefined => {
+    try { return JSON.parse(raw.toString('utf8')) as LockInfo; } catch { return undefined; }
+  };
+  const started = Date.now();
+  for (;;) {
+    const raw = await fs.readFile(path).catch(() => undefined);
+    if (raw === undefined) return undefined;
+    const info = parse(raw);
+    if (info !== undefined) return { raw, info, unreadableForGrace: false };
+    if (Date.now() - started >= UNREADABLE_GRACE_MS) return { raw, info, unreadableForGrace: true };
+    await sleep(50);
+  }
+}
+
 export class InstanceLock {
   private constructor(private readonly fs: FileSystem, private readonly dir: string, private readonly path: string) {}
 
@@ -75,13 +98,13 @@ export class InstanceLock {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fromFsError(e, `creating lock ${path}`);
       }
-      const raw = await fs.readFile(path).catch(() => undefined);
-      if (raw === undefined) continue; // vanished between our create and read: try again
-      let info: LockInfo | undefined;
-      try { info = JSON.parse(raw.toString('utf8')) as LockInfo; } catch { info = undefined; }
+      const read = await readLock(fs, path);
+      if (read === undefined) continue; // vanished between our create and read: try again
+      const { raw, info } = read;
       // A lock with our own pid that this process does not hold was left by an
       // earlier failed open in this process: stale.
-      const stale = info !== undefined && (info.pid === process.pid || !isAlive(info));
+      const stale = info === undefined ? read.unreadableForGrace
+        : info.pid === process.pid || !isAlive(info);
       if (!stale) {
         throw new JetError('JET_errFileAccessDenied', `instance ${dir} is held by ${describe(info)} (lock ${path})`);
       }

@@ -35,6 +35,10 @@ import { PageCache, type Image } from './page-cache.js';
 import { resolveParams, type InstanceParams, type ResolvedParams } from './params.js';
 import type { RecoveryStats } from './recovery.js';
 import { Transaction, type CommitOptions, type TxHost } from './transaction.js';
+import { EventLog, eventLogPath } from './event-log.js';
+import { registerInstance } from './instance-registry.js';
+import { runBackup } from '../backup/backup.js';
+import type { BackupOptions, BackupResult, StatusCallback } from '../backup/options.js';
 
 
 export interface LogInfo {
@@ -50,11 +54,13 @@ export interface LogInfo {
 }
 
 export interface InstanceEvent {
-  type: 'roll' | 'checkpoint' | 'truncate' | 'checkpoint-failed' | 'fatal' | 'recovered';
+  type: 'roll' | 'checkpoint' | 'truncate' | 'checkpoint-failed' | 'fatal' | 'recovered' | 'backup-begin' | 'backup-file' | 'backup-end';
   [detail: string]: unknown;
 }
 
 const MAX_LOG_BACKLOG = 16 * 1024 * 1024;
+/** Events also appended to the event log file (checkpoints and rolls are too frequent to be worth a line). */
+const LOGGED_EVENTS = new Set<InstanceEvent['type']>(['truncate', 'checkpoint-failed', 'fatal', 'recovered', 'backup-begin', 'backup-file', 'backup-end']);
 
 export class Instance extends EventEmitter {
   readonly params: ResolvedParams;
@@ -74,6 +80,10 @@ export class Instance extends EventEmitter {
   private txid = 0;
   /** What crash recovery did at open, or null when the instance was new or logging is off. */
   recovery: RecoveryStats | null = null;
+  /** @internal True while a backup runs (one at a time; src/backup/backup.ts). */
+  backupActive = false;
+  private readonly eventLog: EventLog;
+  private readonly unregister: () => void;
 
   private constructor(params: ResolvedParams, private readonly lock: InstanceLock) {
     super();
@@ -81,6 +91,8 @@ export class Instance extends EventEmitter {
     this.cache = new PageCache(params.cacheSizePages);
     this.checkpointer = new Checkpointer(this);
     this.retention = new LogRetention(logDirOf(params));
+    this.eventLog = new EventLog(params.io, eventLogPath(params.systemPath, params.baseName));
+    this.unregister = registerInstance(this);
   }
 
   /** Open (and recover, if it was not shut down cleanly) the instance in `dir`. */
@@ -108,6 +120,7 @@ export class Instance extends EventEmitter {
       inst.stateNow = 'running';
       return inst;
     } catch (e) {
+      inst.unregister();
       await inst.log?.close();
       await lock.release();
       throw fromFsError(e, `opening instance ${p.dir}`);
@@ -314,6 +327,33 @@ export class Instance extends EventEmitter {
     };
   }
 
+  /** @internal The checkpoint, and a pin on its generation taken in the same step. */
+  pinFromCheckpoint(): { checkpoint: Lgpos; release: () => void } {
+    const checkpoint = this.checkpointLgpos;
+    return { checkpoint, release: this.pinLogs(checkpoint.gen) };
+  }
+
+  /** @internal Wait for attaches in flight and hold later ones until the returned function is called. */
+  holdAttaches(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const ready = this.attachTail.then(() => undefined);
+    this.attachTail = ready.then(() => held);
+    return ready.then(() => release);
+  }
+
+  // ---- backup -----------------------------------------------------------------
+
+  /**
+   * Back up every attached database and the logs needed to restore them
+   * (JetBackupInstance): full, incremental (JET_bitBackupIncremental) or
+   * full built aside and swapped in (JET_bitBackupAtomic); a null path only
+   * truncates logs. Rejects with a JetError; see src/backup/backup.ts.
+   */
+  backup(dir: string | null, grbit = 0, status?: StatusCallback, options?: BackupOptions): Promise<BackupResult> {
+    return runBackup(this, dir, grbit, status, options);
+  }
+
   /** Keep generation `fromGen` and later on disk until the returned function is called. */
   pinLogs(fromGen: number): () => void {
     this.requireLog('pinLogs');
@@ -360,8 +400,15 @@ export class Instance extends EventEmitter {
     this.emitEvent({ type: 'fatal', error: e });
   }
 
-  private emitEvent(e: InstanceEvent): void {
+  /** @internal Emit `e` to listeners and, for the kinds operators need, append it to the event log file. */
+  emitEvent(e: InstanceEvent): void {
+    if (LOGGED_EVENTS.has(e.type)) this.eventLog.append({ ...e, instance: this.params.dir });
     this.emit('event', e);
+  }
+
+  /** @internal Resolves when every event so far is in the event log file. */
+  flushEventLog(): Promise<void> {
+    return this.eventLog.flush();
   }
 
   // ---- shutdown -------------------------------------------------------------
@@ -393,6 +440,8 @@ export class Instance extends EventEmitter {
       }
       this.dbs.clear();
       this.stateNow = 'closed';
+      this.unregister();
+      await this.eventLog.flush();
       await this.lock.release();
     }
   }
@@ -405,10 +454,10 @@ export class Instance extends EventEmitter {
       await this.log.flush(end);
     }
     for (const db of this.dbs.values()) {
-      await db.file.writeHeader({
-        ...db.file.header, state: DB_STATE_CLEAN_SHUTDOWN, dbtime: db.dbtime, pageCount: db.pageCount,
+      await db.file.updateHeader((h) => ({
+        ...h, state: DB_STATE_CLEAN_SHUTDOWN, dbtime: db.dbtime, pageCount: db.pageCount,
         lgposConsistent: end, timeConsistent: Date.now(),
-      });
+      }));
     }
     if (this.log) {
       const p = this.params;

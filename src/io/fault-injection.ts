@@ -5,7 +5,7 @@
  */
 import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
 
-export type FaultOp = 'open' | 'read' | 'write' | 'datasync' | 'truncate' | 'rename' | 'unlink' | 'syncDir';
+export type FaultOp = 'open' | 'read' | 'write' | 'datasync' | 'truncate' | 'rename' | 'unlink' | 'rmdir' | 'syncDir';
 
 export interface FaultRule {
   op: FaultOp;
@@ -93,6 +93,7 @@ export class FaultyFileSystem implements FileSystem {
   async unlink(path: string) { await this.apply('unlink', path); return this.base.unlink(path); }
   readdir(path: string) { return this.base.readdir(path); }
   mkdir(path: string, recursive: boolean) { return this.base.mkdir(path, recursive); }
+  async rmdir(path: string) { await this.apply('rmdir', path); return this.base.rmdir(path); }
   exists(path: string) { return this.base.exists(path); }
   readFile(path: string) { return this.base.readFile(path); }
   async syncDir(path: string) { await this.apply('syncDir', path); return this.base.syncDir(path); }

@@ -38,6 +38,8 @@ export interface FileSystem {
   /** Names in a directory (not paths). */
   readdir(path: string): Promise<string[]>;
   mkdir(path: string, recursive: boolean): Promise<void>;
+  /** Remove an empty directory. */
+  rmdir(path: string): Promise<void>;
   /** Whether a path exists (any kind). */
   exists(path: string): Promise<boolean>;
   /** Whole-file helpers for small files (checkpoint, lock). */
@@ -93,6 +95,7 @@ export const nodeFileSystem: FileSystem = {
   unlink: (path) => fsp.unlink(path),
   readdir: (path) => fsp.readdir(path),
   async mkdir(path, recursive) { await fsp.mkdir(path, { recursive }); },
+  rmdir: (path) => fsp.rmdir(path),
   async exists(path) {
     try { await fsp.stat(path); return true; } catch { return false; }
   },
@@ -117,4 +120,28 @@ export async function writeFileAtomic(fs: FileSystem, dir: string, name: string,
   }
   await fs.rename(tmp, path);
   await fs.syncDir(dir);
+}
+
+/** Copy `src` to a new file `dst` (which must not exist) in 8 MiB chunks, and sync it. */
+export async function copyFileDurable(fs: FileSystem, src: string, dst: string): Promise<number> {
+  const from = await fs.open(src, 'r');
+  try {
+    const to = await fs.open(dst, 'wx');
+    try {
+      const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+      let at = 0;
+      for (;;) {
+        const n = await from.read(buf, 0, buf.length, at);
+        if (n === 0) break;
+        await to.write(buf, 0, n, at);
+        at += n;
+      }
+      await to.datasync();
+      return at;
+    } finally {
+      await to.close();
+    }
+  } finally {
+    await from.close();
+  }
 }

@@ -68,6 +68,7 @@ class HookedFileSystem implements FileSystem {
   unlink(p: string) { return nodeFileSystem.unlink(p); }
   readdir(p: string) { return nodeFileSystem.readdir(p); }
   mkdir(p: string, recursive: boolean) { return nodeFileSystem.mkdir(p, recursive); }
+  rmdir(p: string) { return nodeFileSystem.rmdir(p); }
   exists(p: string) { return nodeFileSystem.exists(p); }
   readFile(p: string) { return nodeFileSystem.readFile(p); }
   syncDir(p: string) { return nodeFileSystem.syncDir(p); }
