@@ -71,7 +71,7 @@ export async function runBackup(
     reporter.complete();
     inst.emitEvent({
       type: 'backup-end', backupType: type, path: result.path, err: 0, bytes: result.bytes,
-      generations: result.generations, truncated: result.truncated, durationMs: Math.round(result.durationMs),
+      generations: result.generations, truncated: result.truncated, durationMs: Math.round(result.durationMs), warnings: result.warnings,
     });
     return result;
   } catch (e) {
@@ -99,7 +99,7 @@ function assertCanBackUp(inst: Instance): void {
 function emptyResult(type: BackupType, p: string | null): BackupResult {
   return {
     type, path: p, databases: [], logs: [], generations: null, truncated: [],
-    pagesVerified: 0, pagesUninitialized: 0, pagesReread: 0, bytes: 0, durationMs: 0,
+    pagesVerified: 0, pagesUninitialized: 0, pagesReread: 0, bytes: 0, durationMs: 0, warnings: [],
   };
 }
 
@@ -175,17 +175,18 @@ async function fullBackup(inst: Instance, dir: string, atomic: boolean, opts: Re
       logs, backups: [backup],
     };
     await p.io.syncDir(d.setDir);
+    inst.assertUsable(); // a close() that began meanwhile ends the backup here, before it can look complete
     const finalDir = await d.commit(manifest);
     dest = undefined; // committed: nothing to undo any more
-    for (const s of sources) await s.db.file.updateHeader((h) => ({ ...h, bkinfoFullPrev: info, bkinfoIncPrev: BKINFO_NONE }));
     pin.release();
-    const truncated = await inst.truncateLogs(high + 1);
+    const { truncated, warnings } = await afterCommit(inst, high, () => Promise.all(
+      sources.map((s) => s.db.file.updateHeader((h) => ({ ...h, bkinfoFullPrev: info, bkinfoIncPrev: BKINFO_NONE })))));
     const logBytes = logs.reduce((n, l) => n + l.bytes, 0);
     return {
       ...emptyResult('full', finalDir),
       databases: manifest.databases.map((m) => ({ name: m.name, pages: m.pages, bytes: m.bytes, rangeCrcs: m.rangeCrcs })),
       logs: logs.map(({ generation, name, bytes, crc }) => ({ generation, name, bytes, crc })),
-      generations: { low, high }, truncated,
+      generations: { low, high }, truncated, warnings,
       pagesVerified: copied.totals.pagesVerified, pagesUninitialized: copied.totals.pagesUninitialized, pagesReread: copied.totals.pagesReread,
       bytes: copied.totals.bytes + logBytes,
     };
@@ -198,7 +199,33 @@ async function fullBackup(inst: Instance, dir: string, atomic: boolean, opts: Re
   }
 }
 
-/** The copy's own header, both copies, synced: it says which logs bring it to a consistent state. */
+/**
+ * After the commit the set is complete: record the backup in the live headers,
+ * then delete the generations below min(checkpoint, high + 1). A failure here
+ * (the instance closing, a disk error) cannot make the set incomplete, so it
+ * becomes a warning, and a header not updated keeps the logs too.
+ */
+async function afterCommit(inst: Instance, high: number, updateHeaders: () => Promise<unknown>): Promise<{ truncated: number[]; warnings: string[] }> {
+  const warnings: string[] = [];
+  try {
+    await updateHeaders();
+  } catch (e) {
+    warnings.push(`the backup is complete, but recording it in the database headers failed: ${(e as Error).message}`);
+    return { truncated: [], warnings };
+  }
+  try {
+    return { truncated: await inst.truncateLogs(high + 1), warnings };
+  } catch (e) {
+    warnings.push(`the backup is complete, but deleting old log generations failed: ${(e as Error).message}`);
+    return { truncated: [], warnings };
+  }
+}
+
+/**
+ * The copy's own header, both copies: it says which logs bring it to a consistent
+ * state. Its fdatasync covers the whole file, so it also makes the pages the
+ * workers wrote durable.
+ */
 async function writeCopyHeader(io: Instance['params']['io'], file: string, h: DbHeader): Promise<void> {
   const page = encodeDbHeader(h);
   try {
@@ -254,17 +281,17 @@ async function incrementalBackup(inst: Instance, dir: string, opts: ResolvedBack
     opts.signal?.throwIfAborted();
     reporter.check();
     await p.io.syncDir(dest.setDir);
+    inst.assertUsable();
     const backup: ManifestBackup = { type: 'incremental', startedAt, finishedAt: Date.now(), genLow: low, genHigh: high, mark };
     const finalDir = await dest.commit({ ...manifest, logs: [...manifest.logs, ...logs], backups: [...manifest.backups, backup] });
     committed = true;
     const bk = bkinfo(mark, startedAt, low, high);
-    for (const db of dbs) await db.file.updateHeader((h) => ({ ...h, bkinfoIncPrev: bk }));
     release();
-    const truncated = await inst.truncateLogs(high + 1);
+    const { truncated, warnings } = await afterCommit(inst, high, () => Promise.all(dbs.map((db) => db.file.updateHeader((h) => ({ ...h, bkinfoIncPrev: bk })))));
     return {
       ...emptyResult('incremental', finalDir),
       logs: logs.map(({ generation, name, bytes, crc }) => ({ generation, name, bytes, crc })),
-      generations: { low, high }, truncated, bytes: logs.reduce((n, l) => n + l.bytes, 0),
+      generations: { low, high }, truncated, warnings, bytes: logs.reduce((n, l) => n + l.bytes, 0),
     };
   } catch (e) {
     if (!committed) await dest.abort();

@@ -40,19 +40,24 @@ async function isDir(io: FileSystem, p: string): Promise<boolean> {
   }
 }
 
-/** Make sure `dir` exists; resolves to true when this call created it. */
-async function ensureBackupDir(io: FileSystem, dir: string, createPath: boolean): Promise<boolean> {
+/**
+ * Make sure `dir` exists; resolves to the topmost directory this call
+ * created (to remove on failure), or undefined when `dir` was there.
+ */
+async function ensureBackupDir(io: FileSystem, dir: string, createPath: boolean): Promise<string | undefined> {
   if (await io.exists(dir)) {
     if (!(await isDir(io, dir))) throw new JetError('JET_errInvalidPath', `backup path ${dir} is not a readable directory`);
-    return false;
+    return undefined;
   }
   if (!createPath) throw new JetError('JET_errInvalidPath', `backup directory ${dir} does not exist (set createPathIfNotExist to create it)`);
+  let top = dir;
+  while (!(await io.exists(path.dirname(top))) && path.dirname(top) !== top) top = path.dirname(top);
   try {
     await io.mkdir(dir, true);
   } catch (e) {
     throw new JetError('JET_errInvalidPath', `cannot create backup directory ${dir}`, { cause: e });
   }
-  return true;
+  return top;
 }
 
 /** Delete a directory tree we own (temp, old); missing is fine. */
@@ -74,7 +79,9 @@ export async function removeTree(io: FileSystem, dir: string): Promise<void> {
   await io.rmdir(dir);
 }
 
+/** Remove `names` from `dir`, the manifest first: a set must never keep a manifest without its files. */
 async function removeQuietly(io: FileSystem, dir: string, names: string[]): Promise<void> {
+  names = [MANIFEST_NAME, ...names.filter((n) => n !== MANIFEST_NAME)];
   for (const n of names) await io.unlink(path.join(dir, n)).catch(() => undefined);
   if (names.length > 0) await io.syncDir(dir).catch(() => undefined);
 }
@@ -82,6 +89,7 @@ async function removeQuietly(io: FileSystem, dir: string, names: string[]): Prom
 /** A full backup: into an empty `dir`, or (atomic) into `dir`/temp, swapped in as `dir`/new. */
 export async function prepareFull(io: FileSystem, dir: string, atomic: boolean, createPath: boolean): Promise<Destination> {
   const madeRoot = await ensureBackupDir(io, dir, createPath);
+  const removeMadeRoot = async () => { if (madeRoot) await removeTree(io, madeRoot).catch(() => undefined); };
   if (!atomic) {
     const existing = await io.readdir(dir);
     if (existing.length > 0) {
@@ -97,7 +105,7 @@ export async function prepareFull(io: FileSystem, dir: string, atomic: boolean, 
       },
       async abort() {
         await removeQuietly(io, dir, [...created, `${MANIFEST_NAME}.tmp`]);
-        if (madeRoot) await io.rmdir(dir).catch(() => undefined);
+        await removeMadeRoot();
       },
     };
   }
@@ -117,8 +125,14 @@ export async function prepareFull(io: FileSystem, dir: string, atomic: boolean, 
       try {
         // At every instant one complete set is in new/ or old/ (restore looks in that order).
         await removeTree(io, old);
-        if (await io.exists(next)) await io.rename(next, old);
-        await io.rename(temp, next);
+        const hadPrevious = await io.exists(next);
+        if (hadPrevious) await io.rename(next, old);
+        try {
+          await io.rename(temp, next);
+        } catch (e) {
+          if (hadPrevious) await io.rename(old, next).catch(() => undefined); // put the previous set back
+          throw e;
+        }
         await io.syncDir(dir);
       } catch (e) {
         throw fromFsError(e, `swapping the new backup into ${dir}`);
@@ -129,7 +143,7 @@ export async function prepareFull(io: FileSystem, dir: string, atomic: boolean, 
     async abort() {
       await removeTree(io, temp).catch(() => undefined);
       await io.syncDir(dir).catch(() => undefined);
-      if (madeRoot) await io.rmdir(dir).catch(() => undefined);
+      await removeMadeRoot();
     },
   };
 }
@@ -164,16 +178,28 @@ export async function prepareIncremental(io: FileSystem, dir: string): Promise<{
   }
   const manifest = await readManifest(io, setDir);
   const created: string[] = [];
+  let commitStarted = false;
   return {
     manifest,
     dest: {
       setDir, created,
       async commit(m) {
+        commitStarted = true;
         await writeFileAtomic(io, setDir, MANIFEST_NAME, encodeManifest(m));
         return setDir;
       },
       async abort() {
-        await removeQuietly(io, setDir, [...created, `${MANIFEST_NAME}.tmp`]);
+        if (commitStarted) {
+          // The new manifest may be in place already: put the old one back before
+          // removing the logs it lists; if that fails, the logs stay.
+          try {
+            await writeFileAtomic(io, setDir, MANIFEST_NAME, encodeManifest(manifest));
+          } catch {
+            return;
+          }
+        }
+        for (const n of [...created, `${MANIFEST_NAME}.tmp`]) await io.unlink(path.join(setDir, n)).catch(() => undefined);
+        await io.syncDir(setDir).catch(() => undefined);
       },
     },
   };

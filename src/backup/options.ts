@@ -26,7 +26,7 @@ export type BackupPhase = 'pages' | 'logs' | 'commit';
 /** What the status callback gets: ESE's JET_SNPROG, plus where the backup is. */
 export interface BackupProgress {
   cbStruct: number;
-  /** Units done and total; a unit is one page (pages phase) or one log byte (logs phase). */
+  /** Units done and total; a unit is one byte copied (pages, then logs), so cunitDone never goes down. */
   cunitDone: number;
   cunitTotal: number;
   phase?: BackupPhase;
@@ -101,6 +101,13 @@ export interface BackupResult {
   pagesReread: number;
   bytes: number;
   durationMs: number;
+  /**
+   * Steps after the commit that failed: recording the backup in the database
+   * headers, deleting old logs. The set is complete and restorable either way;
+   * a header not updated makes the next incremental refuse or copy more logs,
+   * a truncation not done keeps logs longer. Also in the backup-end event.
+   */
+  warnings: string[];
 }
 
 export const DEFAULT_RETRIES = 16;
@@ -122,10 +129,11 @@ function intOption(o: BackupOptions, name: keyof BackupOptions, dflt: number, lo
 
 /** Check the grbit: only Incremental and Atomic, never both. */
 export function checkGrbit(grbit: unknown): number {
-  if (typeof grbit !== 'number' || !Number.isInteger(grbit) || grbit < 0) {
-    throw new JetError('JET_errInvalidGrbit', `grbit must be a non-negative integer, got ${String(grbit)}`);
+  // JET_GRBIT is a 32-bit unsigned long: anything wider has unknown bits (and & would silently drop them).
+  if (typeof grbit !== 'number' || !Number.isInteger(grbit) || grbit < 0 || grbit > 0xffffffff) {
+    throw new JetError('JET_errInvalidGrbit', `grbit must be a 32-bit unsigned integer, got ${String(grbit)}`);
   }
-  const unknown = grbit & ~(JET_bitBackupIncremental | JET_bitBackupAtomic);
+  const unknown = (grbit & ~(JET_bitBackupIncremental | JET_bitBackupAtomic)) >>> 0;
   if (unknown !== 0) throw new JetError('JET_errInvalidGrbit', `unknown backup grbit 0x${unknown.toString(16)}`);
   if ((grbit & JET_bitBackupIncremental) && (grbit & JET_bitBackupAtomic)) {
     throw new JetError('JET_errInvalidGrbit', 'JET_bitBackupAtomic makes a full backup; it cannot be combined with JET_bitBackupIncremental');

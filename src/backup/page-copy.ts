@@ -66,8 +66,9 @@ export interface PageCopyTotals {
   bytes: number;
 }
 
-function toJetError(e: unknown, what: string): JetError {
-  if ((e as Error)?.name === 'AbortError') return new JetError('errBackupAbortByCaller', `${what}: aborted`, { cause: e });
+function toJetError(e: unknown, what: string, signal: AbortSignal | undefined): JetError {
+  // throwIfAborted throws the caller's reason, whatever it is: the signal says what happened.
+  if (signal?.aborted || (e as Error)?.name === 'AbortError') return new JetError('errBackupAbortByCaller', `${what}: aborted`, { cause: e });
   return fromFsError(e, what);
 }
 
@@ -120,7 +121,7 @@ export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabas
       ctx.status.pagesReread = totals.pagesReread;
       ctx.status.advance(res.bytes, 'pages', db.name);
     } catch (e) {
-      failure ??= toJetError(e, `backing up pages ${r.firstPage}..${r.firstPage + r.pageCount - 1} of ${db.src}`);
+      failure ??= toJetError(e, `backing up pages ${r.firstPage}..${r.firstPage + r.pageCount - 1} of ${db.src}`, ctx.signal);
     }
   };
 
