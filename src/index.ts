@@ -14,3 +14,7 @@ export {
 export { BackupPool, type PoolOptions } from './backup/pool.js';
 export { JetBackup } from './backup/jet-backup.js';
 export { restore, type RestoreOptions, type RestoreResult } from './restore/restore.js';
+export { JetRestore, JetRestore2 } from './restore/jet-restore.js';
+export { verify, type VerifyOptions, type VerifyReport } from './restore/verify.js';
+export type { VerifyProblem } from './restore/verify-set.js';
+export { restoreDrill, type DrillReport } from './restore/drill.js';

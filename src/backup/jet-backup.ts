@@ -5,6 +5,7 @@
  *   no instance open or opening        JET_errNotInitialized
  *   more than one                      JET_errRunningInMultiInstanceMode (use instance.backup)
  *   the instance still recovering      JET_errBackupNotAllowedYet
+ *   a restore running                  JET_errRestoreInProgress
  *   otherwise                          instance.backup(...)'s error number, or JET_errSuccess
  */
 import { JetError, JET_errSuccess } from '../errors.js';
@@ -20,6 +21,7 @@ export async function JetBackup(szBackupPath: string | null, grbit: number, pfnS
       throw new JetError('JET_errRunningInMultiInstanceMode',
         `JetBackup: ${live.length} instances are open in this process; call backup() on the one to back up`);
     }
+    if (live[0]!.state === 'restoring') throw new JetError('JET_errRestoreInProgress', `JetBackup: ${live[0]!.params.dir} is being restored`);
     await (live[0] as Instance).backup(szBackupPath, grbit, pfnStatus ?? undefined);
     return JET_errSuccess;
   } catch (e) {

@@ -40,3 +40,33 @@ export interface CopyRangeResult {
   pagesReread: number;
   error: WireError | null;
 }
+
+/** Verify pages [firstPage, firstPage + pageCount) of a file at rest, reporting every bad page. */
+export interface VerifyRangeTask {
+  file: string;
+  pageSize: number;
+  firstPage: number;
+  pageCount: number;
+}
+
+export interface BadPage {
+  pgno: number;
+  /** What is wrong (checksum mismatch, page number mismatch, short file). */
+  what: string;
+}
+
+export interface VerifyRangeResult {
+  firstPage: number;
+  pageCount: number;
+  /** CRC32C of the range's bytes as read (zeros past the end of the file). */
+  crc: number;
+  pagesVerified: number;
+  pagesUninitialized: number;
+  /** Every page that failed, in order (at most MAX_BAD_PAGES_PER_RANGE). */
+  bad: BadPage[];
+  /** Bytes of the range past the end of the file. */
+  missingBytes: number;
+  error: WireError | null;
+}
+
+export const MAX_BAD_PAGES_PER_RANGE = 64;

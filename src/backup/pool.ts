@@ -1,6 +1,7 @@
 /**
- * The worker pool backups run their page copies on: a Piscina pool of
- * workers/copy-range. One pool can serve many backups at once (the bulk CLI
+ * The worker pool backups run their page copies on (workers/copy-range) and
+ * verification its page checks (workers/verify-range): one Piscina pool
+ * running either module per task. One pool can serve many backups at once (the bulk CLI
  * shares one); a backup given no pool makes its own and closes it.
  *
  * The worker module is TypeScript under tsx (tests) and compiled JavaScript
@@ -11,10 +12,12 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { JetError } from '../errors.js';
-import type { CopyRangeResult, CopyRangeTask } from './messages.js';
+import type { CopyRangeResult, CopyRangeTask, VerifyRangeResult, VerifyRangeTask } from './messages.js';
 
 const here = import.meta.url;
-const WORKER = fileURLToPath(new URL(`../../workers/copy-range${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
+const workerFile = (name: string) => fileURLToPath(new URL(`../../workers/${name}${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
+const COPY_WORKER = workerFile('copy-range');
+const VERIFY_WORKER = workerFile('verify-range');
 
 export interface PoolOptions {
   /** Worker threads (default: 2, at most the machine's parallelism x 2). */
@@ -22,7 +25,7 @@ export interface PoolOptions {
 }
 
 export class BackupPool {
-  private readonly piscina: Piscina<CopyRangeTask, CopyRangeResult>;
+  private readonly piscina: Piscina<CopyRangeTask | VerifyRangeTask, CopyRangeResult | VerifyRangeResult>;
   private closed = false;
 
   constructor(options: PoolOptions = {}) {
@@ -31,7 +34,7 @@ export class BackupPool {
       throw new JetError('JET_errInvalidParameter', `workers must be an integer from 1 to 256, got ${String(workers)}`);
     }
     this.piscina = new Piscina({
-      filename: WORKER, minThreads: workers, maxThreads: workers,
+      filename: COPY_WORKER, minThreads: workers, maxThreads: workers,
       // Workers pass tsx's --import on when the tests run from source.
       execArgv: process.execArgv,
     });
@@ -42,7 +45,13 @@ export class BackupPool {
   /** Run one range copy on a worker. Rejects only on abort or a dead worker; copy failures are in the result. */
   async copyRange(task: CopyRangeTask, signal?: AbortSignal): Promise<CopyRangeResult> {
     if (this.closed) throw new JetError('JET_errInvalidParameter', 'the backup pool is closed');
-    return this.piscina.run(task, signal ? { signal } : {});
+    return this.piscina.run(task, { filename: COPY_WORKER, ...(signal ? { signal } : {}) }) as Promise<CopyRangeResult>;
+  }
+
+  /** Verify one range of a file at rest on a worker; problems are in the result. */
+  async verifyRange(task: VerifyRangeTask, signal?: AbortSignal): Promise<VerifyRangeResult> {
+    if (this.closed) throw new JetError('JET_errInvalidParameter', 'the backup pool is closed');
+    return this.piscina.run(task, { filename: VERIFY_WORKER, ...(signal ? { signal } : {}) }) as Promise<VerifyRangeResult>;
   }
 
   async close(): Promise<void> {
