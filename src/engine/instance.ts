@@ -17,14 +17,14 @@
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { JetError, fromFsError } from '../errors.js';
-import { DB_STATE_CLEAN_SHUTDOWN, DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
+import { DB_STATE_CLEAN_SHUTDOWN } from '../format/db-header.js';
 import type { AttachEntry } from '../format/log-header.js';
-import { REC_ATTACH, REC_TERM, encodeAttach } from '../format/log-record.js';
+import { REC_TERM } from '../format/log-record.js';
 import { LGPOS_ZERO, type Lgpos } from '../format/lgpos.js';
 import { writeCheckpointFile } from './checkpoint-file.js';
 import { Checkpointer } from './checkpointer.js';
 import { Database, checkDbName } from './database.js';
-import { DatabaseFile } from './database-file.js';
+import { attachFile } from './database-attach.js';
 import { InstanceLock } from './instance-lock.js';
 import { ensureDir, logDirOf, startLog } from './instance-startup.js';
 import { stateError, type InstanceState } from './instance-state.js';
@@ -153,37 +153,10 @@ export class Instance extends EventEmitter {
     let dbid = 1;
     while (this.dbs.has(dbid)) dbid++;
     if (dbid > 0xffff) throw new JetError('JET_errInvalidParameter', 'too many attached databases');
-    const log = this.log;
-    const f = exists
-      ? await DatabaseFile.open(this.params.io, file)
-      : await DatabaseFile.create(this.params.io, file, { pageSize: this.params.pageSize, logSignature: this.logSignature, lgposAttach: log?.tip ?? LGPOS_ZERO });
-    try {
-      if (f.pageSize !== this.params.pageSize) {
-        throw new JetError('JET_errPageSizeMismatch', `database ${file} has ${f.pageSize}-byte pages; the instance uses ${this.params.pageSize}`);
-      }
-      if (f.header.state === DB_STATE_DIRTY_SHUTDOWN) {
-        throw new JetError('JET_errDatabaseDirtyShutdown',
-          `database ${file} was not shut down cleanly and this instance's log cannot recover it`);
-      }
-      // The ATTACH record is durable before the header says dirty: a crash in
-      // between leaves a clean database the log knows, never a dirty one it does not.
-      let at = LGPOS_ZERO;
-      if (log) {
-        at = log.tip;
-        this.attaching = { dbid, dbSignature: f.header.dbSignature, name };
-        log.append([{ type: REC_ATTACH, payload: encodeAttach({ dbid, create: !exists, pageSize: f.pageSize, dbSignature: f.header.dbSignature, name }) }]);
-        await log.flush();
-      }
-      await f.writeHeader({
-        ...f.header, state: DB_STATE_DIRTY_SHUTDOWN, logSignature: this.logSignature || f.header.logSignature,
-        lgposAttach: at, timeAttach: Date.now(), genMinRequired: this.checkpointLgpos.gen,
-      });
-    } catch (e) {
-      await f.close().catch(() => undefined);
-      throw e;
-    } finally {
-      this.attaching = null;
-    }
+    const f = await attachFile({
+      io: this.params.io, file, name, dbid, exists, pageSize: this.params.pageSize, log: this.log, logSignature: this.logSignature,
+      genMinRequired: this.checkpointLgpos.gen, attaching: (e) => { this.attaching = e; },
+    });
     const db = new Database(name, dbid, f, this);
     this.dbs.set(dbid, db);
     return db;
