@@ -48,7 +48,10 @@ export default async function copyRange(task: CopyRangeTask, io: FileSystem = no
       if (check.initialized) result.pagesVerified++;
       else result.pagesUninitialized++;
     }
-    if (dst) await dst.write(buf, 0, buf.length, at);
+    if (dst) {
+      await dst.write(buf, 0, buf.length, at);
+      if (task.sync) await dst.datasync();
+    }
     result.crc = crc32c(buf);
     result.bytes = buf.length;
   } catch (e) {

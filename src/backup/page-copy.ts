@@ -26,6 +26,9 @@ import { planRanges } from './plan.js';
 import type { BackupPool } from './pool.js';
 import type { RateLimiter, StatusReporter } from './progress.js';
 
+/** Ask a worker to fdatasync a copy after about this many bytes were written to it since the last time. */
+export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
 export interface SourceDatabase {
   name: string;
   /** Absolute path of the live file. */
@@ -98,6 +101,7 @@ export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabas
   ctx.status.pagesTotal = dbs.reduce((n, d) => n + d.pages, 0);
   const limit = pLimit(2 * ctx.pool.workers);
   let failure: JetError | null = null;
+  const unsynced = dbs.map(() => 0);
 
   const runOne = async (r: (typeof ranges)[number]): Promise<void> => {
     if (failure) return;
@@ -107,9 +111,12 @@ export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabas
       ctx.assertUsable();
       ctx.status.check();
       await ctx.rate.take(r.pageCount * db.pageSize, ctx.signal);
+      unsynced[r.file]! += r.pageCount * db.pageSize;
+      const sync = unsynced[r.file]! >= SYNC_EVERY_BYTES;
+      if (sync) unsynced[r.file] = 0;
       const res: CopyRangeResult = await ctx.pool.copyRange({
         src: db.src, dst: path.join(dir, db.name), pageSize: db.pageSize, firstPage: r.firstPage, pageCount: r.pageCount,
-        retries: ctx.retries, retryDelayMs: ctx.retryDelayMs,
+        retries: ctx.retries, retryDelayMs: ctx.retryDelayMs, sync,
       }, ctx.signal);
       if (res.error) throw new JetError(res.error.errName, res.error.message);
       crcs[r.file]![(r.firstPage - 1) / ctx.rangePages] = res.crc;

@@ -95,7 +95,7 @@ export function decodeManifest(buf: Buffer): ManifestDecode {
   const shapeOk = typeof v === 'object' && v !== null && typeof v.logSignature === 'string' && typeof v.baseName === 'string'
     && isInt(v.pageSize) && isInt(v.logFileSize) && isLgpos(v.checkpoint)
     && Array.isArray(v.databases) && v.databases.every((d) => typeof d.name === 'string' && isInt(d.pages) && Array.isArray(d.rangeCrcs))
-    && Array.isArray(v.logs) && v.logs.every((l, i) => isInt(l.generation) && typeof l.name === 'string' && isInt(l.crc)
+    && Array.isArray(v.logs) && v.logs.length > 0 && v.logs.every((l, i) => isInt(l.generation) && typeof l.name === 'string' && isInt(l.crc)
       && (i === 0 || l.generation === v.logs[i - 1]!.generation + 1))
     && Array.isArray(v.backups) && v.backups.length > 0 && v.backups[0]!.type === 'full';
   if (!shapeOk) return { ok: false, reason: 'fields missing or malformed' };
