@@ -43,7 +43,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, statfs } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import * as path from 'node:path';
@@ -53,6 +53,7 @@ import { DEFAULT_RANGE_PAGES } from '../src/backup/plan.js';
 import { crc32cImplementation } from '../src/checksum/crc32c.js';
 import { DatabaseFile } from '../src/engine/database-file.js';
 import { Instance } from '../src/engine/instance.js';
+import type { InstanceParams } from '../src/engine/params.js';
 import { DB_STATE_CLEAN_SHUTDOWN } from '../src/format/db-header.js';
 import { pageOffset, sealPage, writePageHeader } from '../src/format/page.js';
 import { nodeFileSystem } from '../src/io/file-system.js';
@@ -60,7 +61,7 @@ import type { BackupRunReport, BackupRunSpec, CommitRunReport, CommitRunSpec, Ru
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
-const DB_NAME = 'bench.edb';
+export const DB_NAME = 'bench.edb';
 const TABLE = 'bench';
 const here = import.meta.url;
 const RUN_SCRIPT = fileURLToPath(new URL(`./backup-run${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
@@ -94,20 +95,20 @@ function parseArgs(argv: string[]): Args {
 
 // ---- helpers ------------------------------------------------------------------
 
-const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
+export const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const best = (xs: number[]): number => Math.min(...xs);
-const gbps = (bytes: number, ms: number): number => round(bytes / 1e9 / (ms / 1000), 3);
-const mib = (bytes: number): number => round(bytes / MiB, 1);
+export const best = (xs: number[]): number => Math.min(...xs);
+export const gbps = (bytes: number, ms: number): number => round(bytes / 1e9 / (ms / 1000), 3);
+export const mib = (bytes: number): number => round(bytes / MiB, 1);
 
-const live = new Set<ChildProcess>();
+export const live = new Set<ChildProcess>();
 
 /** Run a command; resolve to its stdout, reject on a non-zero exit. */
-function run(cmd: string, argv: string[]): Promise<string> {
+export function run(cmd: string, argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     live.add(child);
@@ -129,7 +130,7 @@ async function runChild<T>(spec: RunSpec): Promise<T> {
 
 // ---- the fixture --------------------------------------------------------------
 
-interface Fixture { dir: string; file: string; pages: number; bytes: number; buildMs: number }
+export interface Fixture { dir: string; file: string; pages: number; bytes: number; buildMs: number }
 
 const CHUNK_PAGES = 1024; // 8 MiB per write at 8 KiB pages
 
@@ -163,11 +164,12 @@ async function writeFillerPages(file: string, pageSize: number, first: number, l
   }
 }
 
-async function buildFixture(root: string, name: string, gib: number): Promise<Fixture> {
+/** `params`: the instance's parameters (a logFileSize must be the same at every open). */
+export async function buildFixture(root: string, name: string, gib: number, params: InstanceParams = {}): Promise<Fixture> {
   const t0 = performance.now();
   const dir = path.join(root, name);
   await mkdir(dir);
-  const inst = await Instance.open(dir);
+  const inst = await Instance.open(dir, params);
   try {
     const db = await inst.openDatabase(DB_NAME, { create: true });
     await db.put(TABLE, 'seed', 'x'); // meta page, catalog and the table's root: the table layer's pages come first
@@ -251,7 +253,7 @@ function table(): string {
   return rows.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c)).join('  ').trimEnd()).join('\n');
 }
 
-const FS_TYPES: Record<number, string> = {
+export const FS_TYPES: Record<number, string> = {
   0xef53: 'ext2/3/4', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x01021994: 'tmpfs', 0x2fc12fc1: 'zfs', 0x794c7630: 'overlayfs',
 };
 
@@ -362,7 +364,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(`backup bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  process.exit(1);
-});
+// Only when run, not when bench/restore.ts imports the fixture builder.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(here)) {
+  main().catch((e) => {
+    console.error(`backup bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  });
+}
