@@ -79,10 +79,15 @@ export async function removeTree(io: FileSystem, dir: string): Promise<void> {
   await io.rmdir(dir);
 }
 
-/** Remove `names` from `dir`, the manifest first: a set must never keep a manifest without its files. */
+/**
+ * Remove `names` from `dir`, the manifest first: a set must never keep a
+ * manifest without its files. Names ending in '/' are directories we made
+ * (databases in subdirectories), removed with what is left in them.
+ */
 async function removeQuietly(io: FileSystem, dir: string, names: string[]): Promise<void> {
   names = [MANIFEST_NAME, ...names.filter((n) => n !== MANIFEST_NAME)];
-  for (const n of names) await io.unlink(path.join(dir, n)).catch(() => undefined);
+  for (const n of names) if (!n.endsWith('/')) await io.unlink(path.join(dir, n)).catch(() => undefined);
+  for (const n of names) if (n.endsWith('/')) await removeTree(io, path.join(dir, n)).catch(() => undefined);
   if (names.length > 0) await io.syncDir(dir).catch(() => undefined);
 }
 

@@ -79,8 +79,13 @@ function toJetError(e: unknown, what: string, signal: AbortSignal | undefined): 
 async function createCopies(ctx: PageCopyContext, dbs: SourceDatabase[], dir: string): Promise<void> {
   for (const db of dbs) {
     const dst = path.join(dir, db.name);
-    ctx.created(db.name);
     try {
+      const sub = path.dirname(db.name);
+      if (sub !== '.' && !(await ctx.io.exists(path.join(dir, sub)))) {
+        await ctx.io.mkdir(path.join(dir, sub), true);
+        ctx.created(`${sub.split('/')[0]!}/`); // a directory: removed after the files in it
+      }
+      ctx.created(db.name);
       const fh = await ctx.io.open(dst, 'wx');
       try {
         await fh.truncate(pageOffset(db.pages + 1, db.pageSize));

@@ -27,7 +27,7 @@ export async function restoreDrill(backupDir: string, options: Pick<RestoreOptio
   const report: DrillReport = { ok: false, restore: null, databases: [], error: null, durationMs: 0 };
   try {
     report.restore = await restore(backupDir, path.join(scratch, 'instance'), { ...options, createPathIfNotExist: true });
-    const inst = await Instance.open(path.join(scratch, 'instance'));
+    const inst = await Instance.open(path.join(scratch, 'instance'), report.restore.params);
     try {
       for (const name of report.restore.databases) {
         const db = await inst.openDatabase(name);

@@ -55,6 +55,8 @@ export interface RestoreResult {
   /** Generations replayed. */
   generations: { low: number; high: number };
   recovery: RecoveryStats | null;
+  /** The instance parameters the restored directory must be opened with. */
+  params: { baseName: string; pageSize: number; logFileSize: number };
   bytes: number;
   durationMs: number;
 }
@@ -168,7 +170,8 @@ async function restoreInto(
     for (const name of [...m.databases.map((d) => d.name), ...logs.map((l) => l.name)]) {
       options.signal?.throwIfAborted();
       reporter.check();
-      written.push(name);
+      written.push(name.split('/')[0]!);
+      if (path.dirname(name) !== '.') await io.mkdir(path.join(dest, path.dirname(name)), true); // a database in a subdirectory
       const n = await copyFileDurable(io, path.join(setDir, name), path.join(dest, name));
       bytes += n;
       reporter.advance(n, 'pages', name);
@@ -193,6 +196,7 @@ async function restoreInto(
     return {
       setDir, destDir: dest, databases: m.databases.map((x) => x.name),
       generations: { low: logs[0]!.generation, high: lastGen }, recovery, bytes,
+      params: { baseName: m.baseName, pageSize: m.pageSize, logFileSize: m.logFileSize },
     };
   } catch (e) {
     if (made) await removeTree(io, dest).catch(() => undefined);

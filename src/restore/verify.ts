@@ -68,8 +68,15 @@ export async function verify(dir: string, options: VerifyOptions = {}): Promise<
     const setDir = await findSet(io, root);
     const problems = new ProblemList();
     let report: Omit<VerifyReport, 'durationMs' | 'ok' | 'problems'>;
+    const base = options.baseName ?? 'edb';
+    const isInstance = names.includes(`${base}.chk`) || names.includes(`${base}.log`);
     if (setDir) report = await verifySet(io, pool, root, setDir, problems, options.signal);
-    else if (names.some((n) => n.toLowerCase().endsWith('.edb') || n.endsWith('.log') || n.endsWith('.chk'))) {
+    else if (!isInstance && names.some((n) => n.toLowerCase().endsWith('.edb') || n.endsWith('.log'))) {
+      // Database copies and numbered generations, but neither a checkpoint nor a current log: a backup set whose manifest is gone.
+      problems.add('JET_errPatchFileMissing', path.join(root, 'esebackup.manifest'),
+        'missing: this looks like a backup set (database copies and log generations) whose manifest was lost or never written, so it cannot be trusted or restored');
+      report = { kind: 'backup-set', dir: root, setDir: root, databases: [], generations: null, bytes: 0 };
+    } else if (isInstance) {
       report = await verifyInstance(io, pool, root, options.baseName ?? 'edb', problems, options.signal);
     } else {
       problems.add('JET_errPatchFileMissing', root, 'neither a backup set (no esebackup.manifest in it, new/ or old/) nor an instance directory (no databases or logs)');
