@@ -6,14 +6,16 @@
  * re-reads a page that fails — a concurrent write may have torn it — with
  * back-off, and writes the range at the same offset of the destination. It
  * owns its file handles and keeps no state between tasks; errors come back
- * as data. The `io` argument exists for tests; the pool always uses node:fs.
+ * as data. I/O runs on this thread (blocking-file-system.ts: the libuv pool
+ * stays free for the engine's log syncs). The `io` argument exists for tests.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CopyRangeResult, CopyRangeTask } from '../src/backup/messages.js';
 import { crc32c } from '../src/checksum/crc32c.js';
 import { JetError, fromFsError } from '../src/errors.js';
 import { checkPage, describePageCheck, pageOffset } from '../src/format/page.js';
-import { nodeFileSystem, type FileHandle, type FileSystem } from '../src/io/file-system.js';
+import { blockingFileSystem } from '../src/io/blocking-file-system.js';
+import type { FileHandle, FileSystem } from '../src/io/file-system.js';
 
 /**
  * The read buffer, kept between tasks: a fresh multi-MiB buffer per task costs
@@ -27,7 +29,7 @@ function rangeBuffer(bytes: number): Buffer {
   return scratch.subarray(0, bytes);
 }
 
-export default async function copyRange(task: CopyRangeTask, io: FileSystem = nodeFileSystem): Promise<CopyRangeResult> {
+export default async function copyRange(task: CopyRangeTask, io: FileSystem = blockingFileSystem): Promise<CopyRangeResult> {
   const result: CopyRangeResult = {
     firstPage: task.firstPage, pageCount: task.pageCount, crc: 0, bytes: 0,
     pagesVerified: 0, pagesUninitialized: 0, pagesReread: 0, error: null,

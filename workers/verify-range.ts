@@ -11,9 +11,10 @@ import { MAX_BAD_PAGES_PER_RANGE, type VerifyRangeResult, type VerifyRangeTask }
 import { crc32c } from '../src/checksum/crc32c.js';
 import { fromFsError } from '../src/errors.js';
 import { checkPage, describePageCheck, pageOffset } from '../src/format/page.js';
-import { nodeFileSystem, type FileHandle, type FileSystem } from '../src/io/file-system.js';
+import { blockingFileSystem } from '../src/io/blocking-file-system.js';
+import type { FileHandle, FileSystem } from '../src/io/file-system.js';
 
-export default async function verifyRange(task: VerifyRangeTask, io: FileSystem = nodeFileSystem): Promise<VerifyRangeResult> {
+export default async function verifyRange(task: VerifyRangeTask, io: FileSystem = blockingFileSystem): Promise<VerifyRangeResult> {
   const result: VerifyRangeResult = {
     firstPage: task.firstPage, pageCount: task.pageCount, crc: 0, pagesVerified: 0, pagesUninitialized: 0, bad: [], missingBytes: 0, error: null,
   };

@@ -39,6 +39,7 @@ import { EventLog, eventLogPath } from './event-log.js';
 import { registerInstance } from './instance-registry.js';
 import { runBackup } from '../backup/backup.js';
 import type { BackupOptions, BackupResult, StatusCallback } from '../backup/options.js';
+import { serveBackups, type BackupServer } from '../service/backup-server.js';
 
 
 export interface LogInfo {
@@ -84,6 +85,7 @@ export class Instance extends EventEmitter {
   backupActive = false;
   private readonly eventLog: EventLog;
   private readonly unregister: () => void;
+  private backupServer: BackupServer | null = null;
 
   private constructor(params: ResolvedParams, private readonly lock: InstanceLock) {
     super();
@@ -327,6 +329,17 @@ export class Instance extends EventEmitter {
     return runBackup(this, dir, grbit, status, options);
   }
 
+  /**
+   * Let other processes (the esebackup CLI) back this instance up while it
+   * runs: listen on <dir>/esebackup.sock (owner-only) until close().
+   * Resolves to the socket's path. See src/service/backup-server.ts.
+   */
+  async serveBackups(options: { socketPath?: string } = {}): Promise<string> {
+    this.requireLog('serveBackups');
+    this.backupServer ??= await serveBackups(this, options.socketPath);
+    return this.backupServer.path;
+  }
+
   /** Keep generation `fromGen` and later on disk until the returned function is called. */
   pinLogs(fromGen: number): () => void {
     this.requireLog('pinLogs');
@@ -402,6 +415,7 @@ export class Instance extends EventEmitter {
     const clean = this.stateNow !== 'unavailable';
     this.stateNow = 'terminating';
     try {
+      await this.backupServer?.close();
       await this.writerTail;
       await this.attachTail;
       if (clean) await this.shutDownCleanly();
