@@ -62,10 +62,7 @@ export default async function copyRange(task: CopyRangeTask, io: FileSystem = bl
       if (check.initialized) result.pagesVerified++;
       else result.pagesUninitialized++;
     }
-    if (dst) {
-      await dst.write(buf, 0, buf.length, at);
-      if (task.sync) await dst.datasync();
-    }
+    if (dst) await dst.write(buf, 0, buf.length, at);
     result.crc = crc32c(buf);
     result.bytes = buf.length;
   } catch (e) {

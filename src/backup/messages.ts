@@ -19,12 +19,6 @@ export interface CopyRangeTask {
   retries: number;
   /** Back-off before re-read i is (i + 1) x this many ms (ESE: 100). */
   retryDelayMs: number;
-  /**
-   * fdatasync the destination after writing: the coordinator asks for it
-   * every SYNC_EVERY_BYTES per file, so dirty data stays bounded and the
-   * disk writes while the copy goes on, instead of all at the end.
-   */
-  sync?: boolean;
 }
 
 export interface WireError {

@@ -26,7 +26,11 @@ import { planRanges } from './plan.js';
 import type { BackupPool } from './pool.js';
 import type { RateLimiter, StatusReporter } from './progress.js';
 
-/** Ask a worker to fdatasync a copy after about this many bytes were written to it since the last time. */
+/**
+ * fdatasync a copy (from here, in the background) after about this many bytes
+ * were written to it since the last time: dirty data stays bounded and the
+ * disk writes while the workers go on copying, instead of all at the end.
+ */
 export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface SourceDatabase {
@@ -98,6 +102,15 @@ async function createCopies(ctx: PageCopyContext, dbs: SourceDatabase[], dir: st
   }
 }
 
+async function syncFile(io: FileSystem, file: string): Promise<void> {
+  const fh = await io.open(file, 'r+');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabase[], dir: string): Promise<{ copies: CopiedDatabase[]; totals: PageCopyTotals }> {
   await createCopies(ctx, dbs, dir);
   const ranges = planRanges(dbs.map((d) => ({ name: d.name, pageCount: d.pages })), ctx.rangePages);
@@ -107,6 +120,13 @@ export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabas
   const limit = pLimit(2 * ctx.pool.workers);
   let failure: JetError | null = null;
   const unsynced = dbs.map(() => 0);
+  const syncing: (Promise<void> | undefined)[] = dbs.map(() => undefined);
+  const syncInBackground = (i: number) => {
+    if (syncing[i]) return; // one at a time per file; the next one covers what this one misses
+    unsynced[i] = 0;
+    syncing[i] = syncFile(ctx.io, path.join(dir, dbs[i]!.name)).finally(() => { syncing[i] = undefined; });
+    syncing[i]!.catch((e) => { failure ??= fromFsError(e, `syncing backup copy of ${dbs[i]!.name}`); });
+  };
 
   const runOne = async (r: (typeof ranges)[number]): Promise<void> => {
     if (failure) return;
@@ -116,15 +136,14 @@ export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabas
       ctx.assertUsable();
       ctx.status.check();
       await ctx.rate.take(r.pageCount * db.pageSize, ctx.signal);
-      unsynced[r.file]! += r.pageCount * db.pageSize;
-      const sync = unsynced[r.file]! >= SYNC_EVERY_BYTES;
-      if (sync) unsynced[r.file] = 0;
       const res: CopyRangeResult = await ctx.pool.copyRange({
         src: db.src, dst: path.join(dir, db.name), pageSize: db.pageSize, firstPage: r.firstPage, pageCount: r.pageCount,
-        retries: ctx.retries, retryDelayMs: ctx.retryDelayMs, sync,
+        retries: ctx.retries, retryDelayMs: ctx.retryDelayMs,
       }, ctx.signal);
       if (res.error) throw new JetError(res.error.errName, res.error.message);
       crcs[r.file]![(r.firstPage - 1) / ctx.rangePages] = res.crc;
+      unsynced[r.file]! += res.bytes;
+      if (unsynced[r.file]! >= SYNC_EVERY_BYTES) syncInBackground(r.file);
       totals.pagesVerified += res.pagesVerified;
       totals.pagesUninitialized += res.pagesUninitialized;
       totals.pagesReread += res.pagesReread;
@@ -138,6 +157,7 @@ export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabas
   };
 
   await Promise.all(ranges.map((r) => limit(() => runOne(r))));
+  await Promise.all(syncing.map((s) => s?.catch(() => undefined)));
   if (failure) throw failure;
   ctx.status.check();
   const copies = dbs.map((d, i) => ({
