@@ -79,6 +79,20 @@ async function readLock(fs: FileSystem, path: string): Promise<{ raw: Buffer; in
   }
 }
 
+/**
+ * Read-only: who holds the lock of `dir`, and whether that process is alive
+ * (the same test acquire() makes); undefined when there is no lock file. For
+ * tools (the CLI) that must decide how to reach an instance without taking it.
+ */
+export async function lockHolder(fs: FileSystem, dir: string): Promise<{ pid: number | null; host: string | null; time: string | null; live: boolean } | undefined> {
+  const read = await readLock(fs, `${dir}/${LOCK_NAME}`);
+  if (read === undefined) return undefined;
+  const { info } = read;
+  if (info === undefined) return { pid: null, host: null, time: null, live: !read.unreadableForGrace };
+  const live = info.pid === process.pid ? heldHere.has(dir) : isAlive(info);
+  return { pid: info.pid, host: info.host, time: info.time, live };
+}
+
 export class InstanceLock {
   private constructor(private readonly fs: FileSystem, private readonly dir: string, private readonly path: string) {}
 

@@ -167,14 +167,15 @@ async function restoreInto(
   let locked = true;
   try {
     let bytes = 0;
-    for (const name of [...m.databases.map((d) => d.name), ...logs.map((l) => l.name)]) {
+    const dbNames = new Set(m.databases.map((d) => d.name));
+    for (const name of [...dbNames, ...logs.map((l) => l.name)]) {
       options.signal?.throwIfAborted();
       reporter.check();
       written.push(name.split('/')[0]!);
       if (path.dirname(name) !== '.') await io.mkdir(path.join(dest, path.dirname(name)), true); // a database in a subdirectory
       const n = await copyFileDurable(io, path.join(setDir, name), path.join(dest, name));
       bytes += n;
-      reporter.advance(n, 'pages', name);
+      reporter.advance(n, dbNames.has(name) ? 'pages' : 'logs', name);
     }
     const d: LogDir = { io, dir: dest, base: m.baseName };
     const lastGen = logs[logs.length - 1]!.generation;

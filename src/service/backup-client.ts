@@ -29,7 +29,12 @@ export function requestOverSocket<T>(socketPath: string, body: RequestBody, onSt
       const lines = splitter.push(chunk);
       if (lines === 'overflow') return finish(() => reject(new JetError('JET_errInvalidParameter', 'reply too long')));
       for (const line of lines) {
-        const r = JSON.parse(line) as Reply;
+        let r: Reply;
+        try {
+          r = JSON.parse(line) as Reply;
+        } catch {
+          return finish(() => reject(new JetError('JET_errInvalidParameter', `the instance at ${socketPath} sent a reply that is not JSON`)));
+        }
         if (r.type === 'status') onStatus?.(r.snp, r.snt, r.progress);
         else if (r.type === 'result') return finish(() => resolve(r.result as T));
         else {
