@@ -20,6 +20,7 @@ import type { RecoveryStats } from '../engine/recovery.js';
 import { nodeFileSystem } from '../io/file-system.js';
 import type { BackupOptions, BackupResult, StatusCallback } from '../backup/options.js';
 import { requestOverSocket } from '../service/backup-client.js';
+import { instanceSummary } from '../service/backup-server.js';
 import { SOCKET_NAME, type InstanceSummary } from '../service/protocol.js';
 import { DB_STATE_DIRTY_SHUTDOWN } from '../format/db-header.js';
 import { detectParams, listInstanceFiles, looksLikeInstance, newestLogHeader, readDbHeaderFile, type InstanceFiles } from './files.js';
@@ -77,15 +78,6 @@ function socketAccess(dir: string, socketPath: string, pid: number): InstanceAcc
       return requestOverSocket<InstanceSummary>(socketPath, { op: 'info' });
     },
     async close() {},
-  };
-}
-
-async function localSummary(inst: Instance): Promise<InstanceSummary> {
-  const info = await inst.getLogInfo();
-  return {
-    dir: inst.params.dir, state: inst.state, pid: process.pid,
-    databases: inst.databases().map((d) => ({ name: d.name, pages: d.pageCount })),
-    generations: { lowest: info.lowestGeneration, current: info.currentGeneration, checkpoint: info.checkpoint.gen },
   };
 }
 
@@ -166,7 +158,7 @@ export async function openLocal(files: InstanceFiles, purpose: string): Promise<
     dir: abs, mode: 'local', pid: process.pid, recovered, instance: inst, databases,
     backup: (target, grbit, status, o) => inst.backup(path.resolve(target), grbit, status, o),
     truncate: (status, signal) => inst.backup(null, 0, status, signal ? { signal } : {}),
-    summary: () => localSummary(inst),
+    summary: () => instanceSummary(inst),
     close: () => inst.close(),
   };
 }

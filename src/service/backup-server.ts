@@ -32,7 +32,8 @@ function sendError(conn: Socket, id: number, e: unknown): void {
   send(conn, { id, type: 'error', err: j.err, errName: j.errName, message: j.detail });
 }
 
-async function summary(inst: Instance): Promise<InstanceSummary> {
+/** What `info` answers: the instance's databases, state and log generations. */
+export async function instanceSummary(inst: Instance): Promise<InstanceSummary> {
   const info = await inst.getLogInfo();
   return {
     dir: inst.params.dir, state: inst.state, pid: process.pid,
@@ -44,7 +45,7 @@ async function summary(inst: Instance): Promise<InstanceSummary> {
 async function run(inst: Instance, conn: Socket, req: Request, signal: AbortSignal): Promise<void> {
   try {
     if (req.op === 'info') {
-      send(conn, { id: req.id, type: 'result', result: await summary(inst) });
+      send(conn, { id: req.id, type: 'result', result: await instanceSummary(inst) });
       return;
     }
     const status = (snp: number, snt: number, progress?: object) => send(conn, { id: req.id, type: 'status', snp, snt, progress: progress as never });
