@@ -243,8 +243,21 @@ async function writeCopyHeader(io: Instance['params']['io'], file: string, h: Db
 }
 
 async function incrementalBackup(inst: Instance, dir: string, opts: ResolvedBackupOptions, reporter: StatusReporter): Promise<BackupResult> {
+  // Attaches wait until the roll: a database attached meanwhile would be in the copied log but in no full backup.
+  const releaseAttaches = await inst.holdAttaches();
+  try {
+    return await incrementalWithAttachesHeld(inst, dir, opts, reporter, releaseAttaches);
+  } finally {
+    releaseAttaches();
+  }
+}
+
+async function incrementalWithAttachesHeld(
+  inst: Instance, dir: string, opts: ResolvedBackupOptions, reporter: StatusReporter, releaseAttaches: () => void,
+): Promise<BackupResult> {
   const p = inst.params;
   const startedAt = Date.now();
+  inst.assertUsable();
   const dbs = inst.databases();
   for (const db of dbs) {
     if (db.file.header.bkinfoFullPrev.genLow === 0) {
@@ -272,9 +285,14 @@ async function incrementalBackup(inst: Instance, dir: string, opts: ResolvedBack
       throw new JetError('JET_errMissingFileToBackup',
         `log generation ${low}, the next one the backup set in ${dest.setDir} needs, was deleted from ${p.logFilePath} (log truncation); take a full backup`);
     }
+    if (low > info.currentGeneration) {
+      throw new JetError('JET_errInvalidLogSequence',
+        `the backup set in ${dest.setDir} already ends at generation ${last.generation}, beyond this instance's log (generation ${info.currentGeneration}); take a full backup`);
+    }
     const mark = inst.log!.tip;
     reporter.begin((info.currentGeneration - low + 1) * p.logFileSize);
     const high = await inst.rollLog();
+    releaseAttaches();
     const ctx = { ...logCopyContext(inst, opts, reporter, rate, dest), previous: { generation: last.generation, timeCreate: last.timeCreate } };
     const logs = await copyLogs(ctx, low, high, dest.setDir);
     for (const l of logs) inst.emitEvent({ type: 'backup-file', kind: 'log', name: l.name, bytes: l.bytes });

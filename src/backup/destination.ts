@@ -116,6 +116,13 @@ export async function prepareFull(io: FileSystem, dir: string, atomic: boolean, 
   }
   const temp = path.join(dir, ATOMIC_TEMP);
   try {
+    // A swap cut off between its renames leaves the only complete set in old/: put it back
+    // as new/ first, so this backup's swap never deletes the last restorable set.
+    const [next, old] = [path.join(dir, ATOMIC_NEW), path.join(dir, ATOMIC_OLD)];
+    if (!(await io.exists(next)) && (await io.exists(path.join(old, MANIFEST_NAME)))) {
+      await io.rename(old, next);
+      await io.syncDir(dir);
+    }
     await removeTree(io, temp); // a crashed earlier attempt's leftovers
     await io.mkdir(temp, false);
   } catch (e) {

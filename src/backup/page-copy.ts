@@ -135,7 +135,12 @@ export async function copyDatabasePages(ctx: PageCopyContext, dbs: SourceDatabas
       ctx.signal?.throwIfAborted();
       ctx.assertUsable();
       ctx.status.check();
-      await ctx.rate.take(r.pageCount * db.pageSize, ctx.signal);
+      await ctx.rate.take(r.pageCount * db.pageSize, ctx.signal, () => {
+        ctx.assertUsable();
+        if (failure) throw failure;
+      });
+      if (failure) return;
+      ctx.assertUsable();
       const res: CopyRangeResult = await ctx.pool.copyRange({
         src: db.src, dst: path.join(dir, db.name), pageSize: db.pageSize, firstPage: r.firstPage, pageCount: r.pageCount,
         retries: ctx.retries, retryDelayMs: ctx.retryDelayMs,

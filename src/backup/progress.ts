@@ -95,11 +95,18 @@ export class RateLimiter {
 
   constructor(private readonly bytesPerSec: number) {}
 
-  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Wait for `bytes`' turn. `check` runs at least every 100 ms while waiting
+   * and may throw to stop (the instance closing must not wait out the pace).
+   */
+  async take(bytes: number, signal?: AbortSignal, check?: () => void): Promise<void> {
     if (this.bytesPerSec <= 0) return;
     const now = performance.now();
     const start = Math.max(now, this.nextFree);
     this.nextFree = start + (bytes / this.bytesPerSec) * 1000;
-    if (start > now) await sleep(start - now, undefined, signal ? { signal } : undefined);
+    for (let left = start - now; left > 0; left = start - performance.now()) {
+      await sleep(Math.min(left, 100), undefined, signal ? { signal } : undefined);
+      check?.();
+    }
   }
 }

@@ -99,15 +99,26 @@ export class InstanceLock {
   static async acquire(fs: FileSystem, dir: string): Promise<InstanceLock> {
     const path = `${dir}/${LOCK_NAME}`;
     if (heldHere.has(dir)) {
-      throw new JetError('JET_errFileAccessDenied', `instance ${dir} is already open in this process (pid ${process.pid})`);
+      throw new JetError('JET_errFileAccessDenied', `instance ${dir} is already open (or being opened) in this process (pid ${process.pid})`);
     }
+    // Reserved before the first await: a second open in this process refuses at once
+    // instead of taking our lock for a stale one of our own pid.
+    heldHere.add(dir);
+    try {
+      return await InstanceLock.take(fs, dir, path);
+    } catch (e) {
+      heldHere.delete(dir);
+      throw e;
+    }
+  }
+
+  private static async take(fs: FileSystem, dir: string, path: string): Promise<InstanceLock> {
     const mine: LockInfo = { pid: process.pid, processStart: processStart(process.pid), host: os.hostname(), time: new Date().toISOString() };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fh = await fs.open(path, 'wx');
         const data = Buffer.from(JSON.stringify(mine) + '\n');
         try { await fh.write(data, 0, data.length, 0); } finally { await fh.close(); }
-        heldHere.add(dir);
         return new InstanceLock(fs, dir, path);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fromFsError(e, `creating lock ${path}`);

@@ -85,7 +85,7 @@ export class Instance extends EventEmitter {
   backupActive = false;
   private readonly eventLog: EventLog;
   private readonly unregister: () => void;
-  private backupServer: BackupServer | null = null;
+  private backupServer: Promise<BackupServer> | null = null;
 
   private constructor(params: ResolvedParams, private readonly lock: InstanceLock) {
     super();
@@ -336,8 +336,11 @@ export class Instance extends EventEmitter {
    */
   async serveBackups(options: { socketPath?: string } = {}): Promise<string> {
     this.requireLog('serveBackups');
-    this.backupServer ??= await serveBackups(this, options.socketPath);
-    return this.backupServer.path;
+    // The promise is kept before it settles: concurrent calls share one server, and close() finds it.
+    this.backupServer ??= serveBackups(this, options.socketPath);
+    const server = this.backupServer;
+    server.catch(() => { if (this.backupServer === server) this.backupServer = null; });
+    return (await server).path;
   }
 
   /** Keep generation `fromGen` and later on disk until the returned function is called. */
@@ -389,7 +392,13 @@ export class Instance extends EventEmitter {
   /** @internal Emit `e` to listeners and, for the kinds operators need, append it to the event log file. */
   emitEvent(e: InstanceEvent): void {
     if (LOGGED_EVENTS.has(e.type)) this.eventLog.append({ ...e, instance: this.params.dir });
-    this.emit('event', e);
+    try {
+      this.emit('event', e);
+    } catch (err) {
+      // A listener's bug must not break what the event reports (a backup stuck "in progress",
+      // a committed backup reported failed): it becomes a process warning instead.
+      process.emitWarning(`an instance 'event' listener threw on ${e.type}: ${(err as Error)?.message ?? String(err)}`, 'EsebackupListenerWarning');
+    }
   }
 
   /** @internal Resolves when every event so far is in the event log file. */
@@ -415,7 +424,7 @@ export class Instance extends EventEmitter {
     const clean = this.stateNow !== 'unavailable';
     this.stateNow = 'terminating';
     try {
-      await this.backupServer?.close();
+      await this.backupServer?.then((s) => s.close(), () => undefined);
       await this.writerTail;
       await this.attachTail;
       if (clean) await this.shutDownCleanly();

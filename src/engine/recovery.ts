@@ -61,6 +61,8 @@ export interface RecoveryStats {
 }
 
 interface RecoveringDb {
+  /** Unique per database file in this replay: pages are keyed by it, never by dbid (a restart may reassign ids). */
+  uid: number;
   name: string;
   dbSignature: string;
   createdInLog: boolean;
@@ -81,6 +83,12 @@ export async function recover(p: ResolvedParams, chk: Checkpoint): Promise<Recov
     // finishDb closes what it finishes; this closes the files a failure left open.
     for (const db of [...dbs.values(), ...retired]) await db.file?.close().catch(() => undefined);
   }
+}
+
+function nextUid(dbs: Map<number, RecoveringDb>, retired: RecoveringDb[]): number {
+  let max = 0;
+  for (const d of [...dbs.values(), ...retired]) max = Math.max(max, d.uid);
+  return max + 1;
 }
 
 async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, RecoveringDb>, retired: RecoveringDb[]): Promise<RecoveredLog> {
@@ -106,7 +114,7 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
       if (g.header.logSignature !== chk.logSignature) {
         throw new JetError('JET_errBadLogSignature', `log ${file} does not belong to the checkpoint's log sequence`);
       }
-      for (const a of g.header.attached) dbs.set(a.dbid, { name: a.name, dbSignature: a.dbSignature, createdInLog: false, dbtime: 0, pageCount: 0 });
+      for (const a of g.header.attached) dbs.set(a.dbid, { uid: dbs.size + 1, name: a.name, dbSignature: a.dbSignature, createdInLog: false, dbtime: 0, pageCount: 0 });
     }
     stats.generations++;
     for (const r of g.records) {
@@ -120,8 +128,20 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
           const a = decoded(() => decodeAttach(r.payload), file, r.off);
           const known = dbs.get(a.dbid);
           if (known?.dbSignature === a.dbSignature) break; // attached again after a restart: same database
-          if (known) retired.push(known); // the id now names another database; finish this one at the end too
-          dbs.set(a.dbid, { name: a.name, dbSignature: a.dbSignature, createdInLog: a.create, dbtime: 0, pageCount: 0 });
+          // The id now names another database (a restart attached them in another order): the
+          // database it named is finished at the end; the one attached now may be known already.
+          if (known) {
+            dbs.delete(a.dbid);
+            if (![...dbs.values()].includes(known)) retired.push(known);
+          }
+          const again = [...dbs.values(), ...retired].find((d) => d.dbSignature === a.dbSignature);
+          if (again) {
+            const i = retired.indexOf(again);
+            if (i >= 0) retired.splice(i, 1);
+            dbs.set(a.dbid, again);
+          } else {
+            dbs.set(a.dbid, { uid: nextUid(dbs, retired), name: a.name, dbSignature: a.dbSignature, createdInLog: a.create, dbtime: 0, pageCount: 0 });
+          }
           break;
         }
         case REC_BEGIN:
@@ -169,7 +189,7 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
     throw new JetError('JET_errCheckpointCorrupt',
       `the checkpoint is at ${formatLgpos(chk.lgpos)}, past the end of the log at ${formatLgpos(end)}`);
   }
-  for (const db of [...retired, ...dbs.values()]) await finishDb(p, db, end, stats);
+  for (const db of new Set([...retired, ...dbs.values()])) await finishDb(p, db, end, stats);
   return {
     logSignature: chk.logSignature, lastGen: end.gen, lastHeader: last!.header, end: end.off,
     finished: last!.finished, tornBytes: last!.tornBytes, rollInterrupted: plan.rollInterrupted, endsInTransaction: txn !== null, stats,
@@ -223,9 +243,10 @@ async function prefetch(
 ): Promise<Map<string, Buffer>> {
   const wanted = new Map<string, { file: DatabaseFile; pgno: number }>();
   for (const rec of recs) {
-    const key = `${rec.dbid}:${rec.pgno}`;
     const db = dbs.get(rec.dbid);
-    if (!db || pending.has(key) || wanted.has(key)) continue; // an unknown dbid fails in redo(), with its message
+    if (!db) continue; // an unknown dbid fails in redo(), with its message
+    const key = `${db.uid}:${rec.pgno}`;
+    if (pending.has(key) || wanted.has(key)) continue;
     wanted.set(key, { file: await openForRedo(p, db, logSignature), pgno: rec.pgno });
   }
   const fetched = new Map<string, Buffer>();
@@ -245,7 +266,7 @@ async function redo(
   const db = dbs.get(rec.dbid);
   if (!db) throw new JetError('JET_errLogFileCorrupt', `a log record changes database id ${rec.dbid}, which is not attached`);
   const file = await openForRedo(p, db, logSignature);
-  const key = `${rec.dbid}:${rec.pgno}`;
+  const key = `${db.uid}:${rec.pgno}`;
   let page = pending.get(key)?.page ?? fetched.get(key);
   if (!page) page = (await file.readPage(rec.pgno)).page;
   if (redoPage(page, rec, `database ${file.path}`) === 'applied') {

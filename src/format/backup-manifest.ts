@@ -22,6 +22,8 @@
  */
 import { crc32c } from '../checksum/crc32c.js';
 import type { Lgpos } from './lgpos.js';
+import { archivedLogName } from './log-names.js';
+import { PAGE_SIZES } from './page.js';
 
 export const MANIFEST_NAME = 'esebackup.manifest';
 export const MANIFEST_VERSION = 1;
@@ -77,6 +79,12 @@ export type ManifestDecode = { ok: true; manifest: Manifest } | { ok: false; rea
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isLgpos = (v: unknown): v is Lgpos => typeof v === 'object' && v !== null && isInt((v as Lgpos).gen) && isInt((v as Lgpos).off);
 
+/** A relative path of plain segments: no '..', no '.', no leading '/', no backslashes, no empty segments. */
+function isSafeRelativeName(name: string): boolean {
+  if (name.length === 0 || name.length > 1024 || name.includes('\\') || name.includes('\0') || name.startsWith('/')) return false;
+  return name.split('/').every((seg) => seg.length > 0 && seg !== '.' && seg !== '..');
+}
+
 /** Check the CRC and the shape; never throws. */
 export function decodeManifest(buf: Buffer): ManifestDecode {
   const nl = buf.indexOf(0x0a);
@@ -99,5 +107,16 @@ export function decodeManifest(buf: Buffer): ManifestDecode {
       && (i === 0 || l.generation === v.logs[i - 1]!.generation + 1))
     && Array.isArray(v.backups) && v.backups.length > 0 && v.backups[0]!.type === 'full';
   if (!shapeOk) return { ok: false, reason: 'fields missing or malformed' };
+  // The CRC guards against damage, not against a crafted manifest: every name a
+  // restore turns into a path must stay inside the set and the destination.
+  if (!/^[A-Za-z0-9_]{3}$/.test(v.baseName) || !(PAGE_SIZES as readonly number[]).includes(v.pageSize)) {
+    return { ok: false, reason: 'bad base name or page size' };
+  }
+  if (!v.databases.every((d) => isSafeRelativeName(d.name) && isInt(d.rangePages) && d.rangePages >= 1)) {
+    return { ok: false, reason: 'a database name is not a plain relative path, or a range size is bad' };
+  }
+  if (!v.logs.every((l) => l.name === archivedLogName(v.baseName, l.generation))) {
+    return { ok: false, reason: 'a log file name does not match its generation' };
+  }
   return { ok: true, manifest: v };
 }

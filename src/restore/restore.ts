@@ -109,6 +109,10 @@ export async function restore(backupDir: string, destDir: string, options: Resto
     if (!setDir) {
       throw new JetError('JET_errPatchFileMissing', `${backupDir} holds no complete backup set (no esebackup.manifest: the backup never finished, or this is not a backup)`);
     }
+    const inside = (a: string, b: string) => { const r = path.relative(a, b); return r === '' || (!r.startsWith('..') && !path.isAbsolute(r)); };
+    if (inside(setDir, dest) || inside(dest, setDir)) {
+      throw new JetError('JET_errInvalidPath', `restore destination ${dest} and the backup set ${setDir} overlap; restore into another directory`);
+    }
     const m = await readManifest(io, setDir);
     const last = chooseLastGeneration(m, options.upTo);
     const logs = m.logs.filter((l) => l.generation <= last);

@@ -6,14 +6,14 @@
 import { connect } from 'node:net';
 import { JetError, errName, type JetErrName } from '../errors.js';
 import type { BackupProgress } from '../backup/options.js';
-import { LineSplitter, type Reply, type Request } from './protocol.js';
+import { LineSplitter, MAX_REPLY_BYTES, type Reply, type Request } from './protocol.js';
 
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
 
 export function requestOverSocket<T>(socketPath: string, body: RequestBody, onStatus?: (snp: number, snt: number, p?: BackupProgress) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const conn = connect(socketPath);
-    const splitter = new LineSplitter();
+    const splitter = new LineSplitter(MAX_REPLY_BYTES);
     let settled = false;
     const finish = (f: () => void) => {
       if (settled) return;

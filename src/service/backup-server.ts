@@ -62,14 +62,19 @@ function handle(inst: Instance, conn: Socket): void {
   const abort = new AbortController();
   const splitter = new LineSplitter();
   let queue = Promise.resolve();
+  let closing = false;
   conn.setEncoding('utf8');
   conn.on('close', () => abort.abort(new JetError('errBackupAbortByCaller', 'the client disconnected')));
   conn.on('error', () => undefined); // a reset by the client ends up in 'close'
   conn.on('data', (chunk: string) => {
     const lines = splitter.push(chunk);
     if (lines === 'overflow') {
+      if (closing) return;
+      closing = true;
       sendError(conn, 0, new JetError('JET_errInvalidParameter', 'request line too long; closing the connection'));
-      conn.end();
+      // Its framing cannot be trusted any more: close it, whatever the client does.
+      conn.end(() => conn.destroy());
+      setTimeout(() => conn.destroy(), 1000).unref();
       return;
     }
     for (const line of lines) {
@@ -88,6 +93,8 @@ export async function serveBackups(inst: Instance, socketPath?: string): Promise
   // We hold the instance lock, so a socket file here is a crashed holder's leftover.
   await unlink(file).catch(() => undefined);
   const conns = new Set<Socket>();
+  // No half-open connections: a client's end (FIN) is how a killed CLI shows, and it must abort its
+  // backup at once; so a client that half-closes after its request (nc -U) gets no answer.
   const server: Server = createServer((c) => {
     conns.add(c);
     c.on('close', () => conns.delete(c));

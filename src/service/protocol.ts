@@ -18,7 +18,11 @@
 import type { BackupProgress, BackupResult } from '../backup/options.js';
 
 export const SOCKET_NAME = 'esebackup.sock';
+/** Requests (untrusted input) are small; replies carry a BackupResult, whose per-range CRCs grow with the database. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+/** What a socket client may ask for: the holder's memory is at stake, so tighter than the in-process API. */
+const OPTION_LIMITS = { workers: [1, 16], rateBytesPerSec: [0, Number.MAX_SAFE_INTEGER], rangePages: [1, 4096] } as const;
 
 export interface BackupRequest {
   id: number;
@@ -71,7 +75,10 @@ export function parseRequest(line: string): ParsedRequest {
   const options: BackupRequest['options'] = {};
   for (const [k, val] of Object.entries((o ?? {}) as Record<string, unknown>)) {
     if (k !== 'workers' && k !== 'rateBytesPerSec' && k !== 'rangePages') return { ok: false, id, message: `unknown option ${k}` };
-    if (typeof val !== 'number') return { ok: false, id, message: `option ${k} must be a number` };
+    const [lo, hi] = OPTION_LIMITS[k];
+    if (typeof val !== 'number' || !Number.isInteger(val) || val < lo || val > hi) {
+      return { ok: false, id, message: `option ${k} must be an integer from ${lo} to ${hi}` };
+    }
     options[k] = val;
   }
   return { ok: true, request: { id, op: 'backup', path: r.path, grbit: r.grbit, options } };
@@ -83,12 +90,21 @@ export function parseRequest(line: string): ParsedRequest {
  */
 export class LineSplitter {
   private buffered = '';
+  private overflowed = false;
 
+  constructor(private readonly max = MAX_MESSAGE_BYTES) {}
+
+  /** After 'overflow' the splitter keeps nothing and answers 'overflow' to every later chunk. */
   push(chunk: string): string[] | 'overflow' {
+    if (this.overflowed) return 'overflow';
     this.buffered += chunk;
     const lines = this.buffered.split('\n');
     this.buffered = lines.pop()!;
-    if (Buffer.byteLength(this.buffered) > MAX_MESSAGE_BYTES || lines.some((l) => Buffer.byteLength(l) > MAX_MESSAGE_BYTES)) return 'overflow';
+    if (Buffer.byteLength(this.buffered) > this.max || lines.some((l) => Buffer.byteLength(l) > this.max)) {
+      this.overflowed = true;
+      this.buffered = '';
+      return 'overflow';
+    }
     return lines.filter((l) => l.trim().length > 0);
   }
 }

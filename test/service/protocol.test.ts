@@ -20,7 +20,8 @@ describe('service/protocol', () => {
       ['{"id":4,"op":"backup","grbit":0}', 4, /path/],
       ['{"id":5,"op":"backup","path":"/b"}', 5, /grbit/],
       ['{"id":6,"op":"backup","path":"/b","grbit":0,"options":{"signal":1}}', 6, /unknown option/],
-      ['{"id":7,"op":"backup","path":"/b","grbit":0,"options":{"workers":"2"}}', 7, /must be a number/],
+      ['{"id":7,"op":"backup","path":"/b","grbit":0,"options":{"workers":"2"}}', 7, /must be an integer/],
+      ['{"id":8,"op":"backup","path":"/b","grbit":0,"options":{"workers":256}}', 8, /from 1 to 16/],
     ];
     for (const [line, id, why] of cases) {
       const p = parseRequest(line);
