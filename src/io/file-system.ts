@@ -9,6 +9,7 @@
  * The default implementation is node:fs/promises with nothing added.
  */
 import * as fsp from 'node:fs/promises';
+import { crc32c } from '../checksum/crc32c.js';
 import { constants as fsc } from 'node:fs';
 
 /** The subset of node's FileHandle the engine uses. */
@@ -122,22 +123,24 @@ export async function writeFileAtomic(fs: FileSystem, dir: string, name: string,
   await fs.syncDir(dir);
 }
 
-/** Copy `src` to a new file `dst` (which must not exist) in 8 MiB chunks, and sync it. */
-export async function copyFileDurable(fs: FileSystem, src: string, dst: string): Promise<number> {
+/** Copy `src` to a new file `dst` (which must not exist) in 8 MiB chunks, and sync it; resolves to its size and CRC32C. */
+export async function copyFileDurable(fs: FileSystem, src: string, dst: string): Promise<{ bytes: number; crc: number }> {
   const from = await fs.open(src, 'r');
   try {
     const to = await fs.open(dst, 'wx');
     try {
       const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
       let at = 0;
+      let crc = 0;
       for (;;) {
         const n = await from.read(buf, 0, buf.length, at);
         if (n === 0) break;
         await to.write(buf, 0, n, at);
+        crc = crc32c(buf.subarray(0, n), crc);
         at += n;
       }
       await to.datasync();
-      return at;
+      return { bytes: at, crc };
     } finally {
       await to.close();
     }

@@ -22,6 +22,7 @@ import { JetError, fromFsError } from '../errors.js';
 import type { Manifest } from '../format/backup-manifest.js';
 import { copyFileDurable, nodeFileSystem, type FileSystem } from '../io/file-system.js';
 import { writeCheckpointFile } from '../engine/checkpoint-file.js';
+import { DatabaseFile } from '../engine/database-file.js';
 import { Instance } from '../engine/instance.js';
 import { InstanceLock, LOCK_NAME } from '../engine/instance-lock.js';
 import { registerInstance } from '../engine/instance-registry.js';
@@ -163,6 +164,27 @@ async function prepareDest(io: FileSystem, dest: string, base: string, options: 
   return { made, lock };
 }
 
+/**
+ * The set was verified before the copy; this catches a set replaced in between
+ * (an atomic backup swapping into the same directory): each log must still
+ * have its manifest CRC, each database copy the header of this set's full backup.
+ */
+async function checkCopy(io: FileSystem, m: Manifest, name: string, copy: string, crc: number): Promise<void> {
+  const log = m.logs.find((l) => l.name === name);
+  if (log) {
+    if (crc !== log.crc) throw new JetError('JET_errLogReadVerifyFailure', `log ${name} changed in the backup set while it was being restored`);
+    return;
+  }
+  const f = await DatabaseFile.open(io, copy, 'r');
+  const h = f.header;
+  await f.close();
+  const d = m.databases.find((x) => x.name === name)!;
+  const full = m.backups[0]!;
+  if (h.dbSignature !== d.dbSignature || h.bkinfoFullCur.genLow !== full.genLow || h.bkinfoFullCur.genHigh !== full.genHigh) {
+    throw new JetError('JET_errDatabasePatchFileMismatch', `database ${name} in the backup set was replaced while it was being restored`);
+  }
+}
+
 async function restoreInto(
   io: FileSystem, setDir: string, m: Manifest, logs: Manifest['logs'], dest: string, options: RestoreOptions, reporter: StatusReporter,
 ): Promise<Omit<RestoreResult, 'durationMs'>> {
@@ -177,9 +199,10 @@ async function restoreInto(
       reporter.check();
       written.push(name.split('/')[0]!);
       if (path.dirname(name) !== '.') await io.mkdir(path.join(dest, path.dirname(name)), true); // a database in a subdirectory
-      const n = await copyFileDurable(io, path.join(setDir, name), path.join(dest, name));
-      bytes += n;
-      reporter.advance(n, dbNames.has(name) ? 'pages' : 'logs', name);
+      const copied = await copyFileDurable(io, path.join(setDir, name), path.join(dest, name));
+      await checkCopy(io, m, name, path.join(dest, name), copied.crc);
+      bytes += copied.bytes;
+      reporter.advance(copied.bytes, dbNames.has(name) ? 'pages' : 'logs', name);
     }
     const d: LogDir = { io, dir: dest, base: m.baseName };
     const lastGen = logs[logs.length - 1]!.generation;
