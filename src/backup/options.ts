@@ -21,7 +21,7 @@ export const JET_sntComplete = 6;
 export const SNPROG_SIZE = 12;
 
 export type BackupType = 'full' | 'incremental' | 'truncate';
-export type BackupPhase = 'pages' | 'logs' | 'commit';
+export type BackupPhase = 'pages' | 'logs' | 'commit' | 'replay';
 
 /** What the status callback gets: ESE's JET_SNPROG, plus where the backup is. */
 export interface BackupProgress {

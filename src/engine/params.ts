@@ -36,6 +36,8 @@ export interface InstanceParams {
   lazyFlushDelayMs?: number;
   /** The I/O layer (tests inject faults through it). Default node:fs. */
   io?: FileSystem;
+  /** Told after each log generation crash recovery replays at open: (generations done, of total, bytes of the one just done). */
+  onRecoveryProgress?: (done: number, total: number, bytes: number) => void;
 }
 
 export interface ResolvedParams {
@@ -53,6 +55,7 @@ export interface ResolvedParams {
   checkpointDepth: number;
   lazyFlushDelayMs: number;
   io: FileSystem;
+  onRecoveryProgress: ((done: number, total: number, bytes: number) => void) | undefined;
 }
 
 export const MIN_LOG_FILE_SIZE = 64 * 1024;
@@ -60,7 +63,7 @@ export const MAX_LOG_FILE_SIZE = 32 * 1024 * 1024;
 
 const KNOWN = new Set([
   'systemPath', 'logFilePath', 'baseName', 'logFileSize', 'pageSize', 'circularLog',
-  'createPathIfNotExist', 'recovery', 'cacheSizePages', 'checkpointDirtyPages', 'checkpointDepth', 'lazyFlushDelayMs', 'io',
+  'createPathIfNotExist', 'recovery', 'cacheSizePages', 'checkpointDirtyPages', 'checkpointDepth', 'lazyFlushDelayMs', 'io', 'onRecoveryProgress',
 ]);
 
 function bad(msg: string): JetError {
@@ -106,6 +109,7 @@ export function resolveParams(dir: unknown, params: InstanceParams = {}): Resolv
   const checkpointDirtyPages = intIn('checkpointDirtyPages', params.checkpointDirtyPages ?? (cacheSizePages >>> 1), 1, cacheSizePages);
   const io = params.io ?? nodeFileSystem;
   if (typeof io !== 'object' || typeof io.open !== 'function') throw bad('io must be a FileSystem');
+  if (params.onRecoveryProgress !== undefined && typeof params.onRecoveryProgress !== 'function') throw bad('onRecoveryProgress must be a function');
   return {
     dir: root,
     systemPath: dirParam('systemPath', params.systemPath, root),
@@ -121,5 +125,6 @@ export function resolveParams(dir: unknown, params: InstanceParams = {}): Resolv
     checkpointDepth: intIn('checkpointDepth', params.checkpointDepth ?? 20 * 1024 * 1024, 0, 2 ** 40),
     lazyFlushDelayMs: intIn('lazyFlushDelayMs', params.lazyFlushDelayMs ?? 5, 0, 10_000),
     io,
+    onRecoveryProgress: params.onRecoveryProgress,
   };
 }

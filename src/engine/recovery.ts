@@ -180,6 +180,7 @@ async function replay(p: ResolvedParams, chk: Checkpoint, dbs: Map<number, Recov
     }
     prev = g.header;
     last = g;
+    p.onRecoveryProgress?.(stats.generations, plan.gens.length, g.end);
   }
   if (txn) stats.transactionsDropped++;
   await writePending(pending);

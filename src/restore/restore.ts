@@ -117,8 +117,9 @@ export async function restore(backupDir: string, destDir: string, options: Resto
     const m = await readManifest(io, setDir);
     const last = chooseLastGeneration(m, options.upTo);
     const logs = m.logs.filter((l) => l.generation <= last);
-    const total = m.databases.reduce((n, d) => n + d.bytes, 0) + logs.reduce((n, l) => n + l.bytes, 0);
-    reporter.begin(total);
+    // Units are bytes: every file copied, then every log byte replayed.
+    const logBytes = logs.reduce((n, l) => n + l.bytes, 0);
+    reporter.begin(m.databases.reduce((n, d) => n + d.bytes, 0) + 2 * logBytes);
     const report = await verify(setDir, { io, ...(options.pool ? { pool: options.pool } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     if (!report.ok) {
       const problems = new ProblemList();
@@ -217,10 +218,18 @@ async function restoreInto(
     options.signal?.throwIfAborted();
     await lock.release();
     locked = false;
-    const inst = await Instance.open(dest, { baseName: m.baseName, pageSize: m.pageSize, logFileSize: m.logFileSize, io });
+    // Replay progress: one report per generation (the log file's size, whatever its records fill).
+    const inst = await Instance.open(dest, {
+      baseName: m.baseName, pageSize: m.pageSize, logFileSize: m.logFileSize, io,
+      onRecoveryProgress: (done, total) => {
+        const gen = logs[done - 1];
+        if (!gen) return;
+        reporter.advance(gen.bytes, 'replay', gen.name, done === total);
+      },
+    });
     const recovery = inst.recovery;
     await inst.close();
-    reporter.advance(0, 'logs', undefined, true);
+    reporter.advance(0, 'replay', undefined, true);
     return {
       setDir, destDir: dest, databases: m.databases.map((x) => x.name),
       generations: { low: logs[0]!.generation, high: lastGen }, recovery, bytes,

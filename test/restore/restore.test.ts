@@ -269,6 +269,10 @@ describe('restore: round trips', function () {
     expect(middle.map((x) => x.snt).filter((s) => s !== JET_sntProgress), 'only Progress between Begin and Complete').to.deep.equal([]);
     const done = calls.map((x) => x.p?.cunitDone ?? 0);
     for (let i = 1; i < done.length; i++) expect(done[i], `cunitDone at call ${i}`).to.be.at.least(done[i - 1]!);
+    const phases = middle.map((x) => x.p?.phase);
+    expect(phases, 'progress during the copy, then during the replay').to.include('replay');
+    expect(phases.indexOf('replay'), 'replay comes after the copy').to.be.greaterThan(phases.lastIndexOf('pages'));
+    expect(middle.filter((x) => x.p?.phase === 'replay').at(-1)!.p?.cunitDone, 'the replay ends at the total').to.equal(last.p?.cunitTotal);
     await expectRestoredState(dest, ROWS, c.begun, c.begun, 'restore with a status callback');
   });
 
