@@ -41,16 +41,14 @@
  * bench prints the file system type. The source file is in the page cache
  * unless it is larger than free memory; both sides are treated alike.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { realpathSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, statfs } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { realpathSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_WORKERS } from '../src/backup/options.js';
 import { DEFAULT_RANGE_PAGES } from '../src/backup/plan.js';
-import { crc32cImplementation } from '../src/checksum/crc32c.js';
 import { DatabaseFile } from '../src/engine/database-file.js';
 import { Instance } from '../src/engine/instance.js';
 import type { InstanceParams } from '../src/engine/params.js';
@@ -58,74 +56,25 @@ import { DB_STATE_CLEAN_SHUTDOWN } from '../src/format/db-header.js';
 import { pageOffset, sealPage, writePageHeader } from '../src/format/page.js';
 import { nodeFileSystem } from '../src/io/file-system.js';
 import type { BackupRunReport, BackupRunSpec, CommitRunReport, CommitRunSpec, RunSpec } from './backup-run.js';
+import {
+  GiB, best, childRunner, environment, gbps, median, mib, parseFlags, round, row, run, runMain, sayTable, tempRoot, tmpSpace, usageFor,
+} from './bench-common.js';
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
 export const DB_NAME = 'bench.edb';
 const TABLE = 'bench';
 const here = import.meta.url;
-const RUN_SCRIPT = fileURLToPath(new URL(`./backup-run${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
+const runChild = childRunner<RunSpec>(here, 'backup-run');
 
 // ---- arguments --------------------------------------------------------------
 
 interface Args { gib: number; rounds: number; seconds: number; rssGib: number; json: boolean }
 
-function usage(why?: string): never {
-  process.stderr.write(`${why ? `backup bench: ${why}\n` : ''}usage: node dist/bench/backup.js [--gib N] [--rounds R] [--seconds S] [--rss-gib M] [--json]\n`);
-  process.exit(2);
-}
+const usage = usageFor('backup', '[--gib N] [--rounds R] [--seconds S] [--rss-gib M] [--json]');
 
 function parseArgs(argv: string[]): Args {
-  const n: Record<string, number> = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') { json = true; continue; }
-    if (a === '--help' || a === '-h') usage();
-    const m = /^--(gib|rounds|seconds|rss-gib)(?:=(.*))?$/.exec(a);
-    if (!m) usage(`unknown argument ${a}`);
-    const v = Number(m[2] ?? argv[++i]);
-    if (!Number.isFinite(v) || v <= 0) usage(`--${m[1]} needs a positive number`);
-    if (m[1] === 'rounds' && !Number.isInteger(v)) usage('--rounds needs a whole number');
-    n[m[1]!] = v;
-  }
+  const { n, json } = parseFlags(argv, ['gib', 'rounds', 'seconds', 'rss-gib'], (f) => f === 'rounds', usage);
   const gib = n.gib ?? 4;
   return { gib, rounds: n.rounds ?? 2, seconds: n.seconds ?? 3, rssGib: n['rss-gib'] ?? (gib > 1 ? 1 : gib / 4), json };
-}
-
-// ---- helpers ------------------------------------------------------------------
-
-export const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-export const best = (xs: number[]): number => Math.min(...xs);
-export const gbps = (bytes: number, ms: number): number => round(bytes / 1e9 / (ms / 1000), 3);
-export const mib = (bytes: number): number => round(bytes / MiB, 1);
-
-export const live = new Set<ChildProcess>();
-
-/** Run a command; resolve to its stdout, reject on a non-zero exit. */
-export function run(cmd: string, argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-    live.add(child);
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.on('error', (e) => { live.delete(child); reject(e); });
-    child.on('close', (code, sig) => {
-      live.delete(child);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${path.basename(argv[0] ?? cmd)} exited with ${code ?? sig}`));
-    });
-  });
-}
-
-async function runChild<T>(spec: RunSpec): Promise<T> {
-  const out = await run(process.execPath, [...process.execArgv, RUN_SCRIPT, JSON.stringify(spec)]);
-  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
 // ---- the fixture --------------------------------------------------------------
@@ -243,48 +192,21 @@ function summarize(c: Config, runs: BackupRunReport[], cpMs: number[], fx: Fixtu
   };
 }
 
-// ---- report -------------------------------------------------------------------
-
-const rows: string[][] = [];
-function row(what: string, result: string, target = '', ok?: boolean): void {
-  rows.push([what, result, target, ok === undefined ? '' : ok ? 'ok' : 'MISSED']);
-}
-function table(): string {
-  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c)).join('  ').trimEnd()).join('\n');
-}
-
-export const FS_TYPES: Record<number, string> = {
-  0xef53: 'ext2/3/4', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x01021994: 'tmpfs', 0x2fc12fc1: 'zfs', 0x794c7630: 'overlayfs',
-};
-
 // ---- main -----------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const say = (line: string): void => { if (!args.json) console.log(line); };
-  const sfs = await statfs(tmpdir());
-  const fsType = FS_TYPES[sfs.type] ?? `0x${sfs.type.toString(16)}`;
+  const { fsType, free } = await tmpSpace();
   const need = (3 * args.gib + 2 * args.rssGib + 0.5) * GiB; // fixtures, a copy at a time, a second copy while committing
-  if (sfs.bavail * sfs.bsize < need) {
-    throw new Error(`${tmpdir()} has ${mib(sfs.bavail * sfs.bsize)} MiB free; a ${args.gib} GiB run needs about ${mib(need)} MiB`);
+  if (free < need) {
+    throw new Error(`${tmpdir()} has ${mib(free)} MiB free; a ${args.gib} GiB run needs about ${mib(need)} MiB`);
   }
-  const env = {
-    crc32c: crc32cImplementation(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: availableParallelism(),
-    memGiB: round(totalmem() / GiB, 1), tmpdir: tmpdir(), fsType, loadavgStart: loadavg().map((x) => round(x, 2)),
-  };
-  say(`crc32c implementation: ${env.crc32c}`);
-  say(`node ${env.node}, ${env.cpus} x ${env.cpu}, ${env.memGiB} GiB RAM, load ${env.loadavgStart.join(' ')}`);
+  const env = environment(fsType, say);
   say(`temp dir ${env.tmpdir} (${fsType}); ${args.gib} GiB database, ${args.rounds} round(s), ${args.seconds} s per commit figure`);
   if (fsType === 'xfs' || fsType === 'btrfs' || fsType === 'tmpfs') say(`warning: on ${fsType} cp + sync is not a fair baseline (see the header comment)`);
 
-  const root = await mkdtemp(path.join(tmpdir(), 'esebackup-bench-backup-'));
-  const cleanup = (sig: NodeJS.Signals): void => {
-    for (const c of live) c.kill(sig);
-    rmSync(root, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', cleanup).once('SIGTERM', cleanup);
+  const root = await tempRoot('esebackup-bench-backup-');
   try {
     say('building the fixture...');
     const fx = await buildFixture(root, 'main', args.gib);
@@ -349,10 +271,7 @@ async function main(): Promise<void> {
     row('durable commits, during backup', `${d.commitsPerSecond}/s (p50 ${d.p50Ms} ms, p99 ${d.p99Ms} ms, max ${d.maxMs} ms) over ` +
       `${d.seconds} s, ${commits.backups.length} backup(s): ${retainedPct}% retained`, '>= 70%', retainedPct >= 70);
 
-    const loadavgEnd = loadavg().map((x) => round(x, 2));
-    say('');
-    say(table());
-    say(`load average at the end: ${loadavgEnd.join(' ')}`);
+    const loadavgEnd = sayTable(say);
     if (args.json) {
       console.log(JSON.stringify({
         env: { ...env, loadavgEnd }, args, fixture: { pages: fx.pages, bytes: fx.bytes, buildMs: round(fx.buildMs, 1) },
@@ -367,8 +286,5 @@ async function main(): Promise<void> {
 
 // Only when run, not when bench/restore.ts imports the fixture builder.
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(here)) {
-  main().catch((e) => {
-    console.error(`backup bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    process.exit(1);
-  });
+  runMain('backup', main);
 }

@@ -43,49 +43,31 @@
  * on failure or Ctrl-C.
  */
 import { randomFillSync } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, statfs } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_WORKERS, JET_bitBackupIncremental } from '../src/backup/options.js';
-import { crc32cImplementation } from '../src/checksum/crc32c.js';
 import type { Database } from '../src/engine/database.js';
 import { Instance } from '../src/engine/instance.js';
 import { PAGE_HEADER_SIZE } from '../src/format/page.js';
-import { DB_NAME, FS_TYPES, best, buildFixture, gbps, live, mib, round, run, type Fixture } from './backup.js';
+import { DB_NAME, buildFixture, type Fixture } from './backup.js';
+import {
+  GiB, MiB, best, childRunner, environment, gbps, mib, parseFlags, round, row, runMain, sayTable, tempRoot, tmpSpace, usageFor,
+} from './bench-common.js';
 import type { RestoreRunReport, RunSpec, VerifyRunReport } from './restore-run.js';
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
 const CHANGES_PER_TX = 32;
 const FIRST_FILLER = 64;
-const here = import.meta.url;
-const RUN_SCRIPT = fileURLToPath(new URL(`./restore-run${here.endsWith('.ts') ? '.ts' : '.js'}`, here));
+const runChild = childRunner<RunSpec>(import.meta.url, 'restore-run');
 
 // ---- arguments --------------------------------------------------------------
 
 interface Args { gib: number; logGib: number; rounds: number; logFileMiB: number; changeBytes: number; json: boolean }
 
-function usage(why?: string): never {
-  process.stderr.write(`${why ? `restore bench: ${why}\n` : ''}usage: node dist/bench/restore.js [--gib N] [--log-gib M] [--rounds R] [--log-file-mib L] [--change-bytes B] [--json]\n`);
-  process.exit(2);
-}
+const usage = usageFor('restore', '[--gib N] [--log-gib M] [--rounds R] [--log-file-mib L] [--change-bytes B] [--json]');
 
 function parseArgs(argv: string[]): Args {
-  const n: Record<string, number> = {};
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') { json = true; continue; }
-    if (a === '--help' || a === '-h') usage();
-    const m = /^--(gib|log-gib|rounds|log-file-mib|change-bytes)(?:=(.*))?$/.exec(a);
-    if (!m) usage(`unknown argument ${a}`);
-    const v = Number(m[2] ?? argv[++i]);
-    if (!Number.isFinite(v) || v <= 0) usage(`--${m[1]} needs a positive number`);
-    if (m[1] !== 'gib' && m[1] !== 'log-gib' && !Number.isInteger(v)) usage(`--${m[1]} needs a whole number`);
-    n[m[1]!] = v;
-  }
+  const { n, json } = parseFlags(argv, ['gib', 'log-gib', 'rounds', 'log-file-mib', 'change-bytes'], (f) => f !== 'gib' && f !== 'log-gib', usage);
   const logFileMiB = n['log-file-mib'] ?? 8;
   if (logFileMiB > 32) usage('--log-file-mib is at most 32');
   const changeBytes = n['change-bytes'] ?? 1024;
@@ -98,25 +80,11 @@ function parseArgs(argv: string[]): Args {
 const secs = (ms: number): number => round(ms / 1000, 3);
 const mbps = (bytes: number, ms: number): number => round(bytes / 1e6 / (ms / 1000), 1);
 
-async function runChild<T>(spec: RunSpec): Promise<T> {
-  const out = await run(process.execPath, [...process.execArgv, RUN_SCRIPT, JSON.stringify(spec)]);
-  return JSON.parse(out.trim().split('\n').pop()!) as T;
-}
-
 /** Bytes of the database and log files in a directory. */
 async function instanceBytes(dir: string): Promise<number> {
   let n = 0;
   for (const f of await readdir(dir)) if (/\.(edb|log)$/i.test(f)) n += (await stat(path.join(dir, f))).size;
   return n;
-}
-
-const rows: string[][] = [];
-function row(what: string, result: string, target = '', ok?: boolean): void {
-  rows.push([what, result, target, ok === undefined ? '' : ok ? 'ok' : 'MISSED']);
-}
-function table(): string {
-  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c)).join('  ').trimEnd()).join('\n');
 }
 
 // ---- the fixture --------------------------------------------------------------
@@ -213,28 +181,16 @@ function splitRestore(r: RestoreRunReport, logBytes: number) {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const say = (line: string): void => { if (!args.json) console.log(line); };
-  const sfs = await statfs(tmpdir());
-  const fsType = FS_TYPES[sfs.type] ?? `0x${sfs.type.toString(16)}`;
+  const { fsType, free } = await tmpSpace();
   const need = (3 * (args.gib + args.logGib) + 0.5) * GiB; // instance + its logs, the set, one restored copy
-  if (sfs.bavail * sfs.bsize < need) {
-    throw new Error(`${tmpdir()} has ${mib(sfs.bavail * sfs.bsize)} MiB free; this run needs about ${mib(need)} MiB`);
+  if (free < need) {
+    throw new Error(`${tmpdir()} has ${mib(free)} MiB free; this run needs about ${mib(need)} MiB`);
   }
-  const env = {
-    crc32c: crc32cImplementation(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: availableParallelism(),
-    memGiB: round(totalmem() / GiB, 1), tmpdir: tmpdir(), fsType, loadavgStart: loadavg().map((x) => round(x, 2)),
-  };
-  say(`crc32c implementation: ${env.crc32c}`);
-  say(`node ${env.node}, ${env.cpus} x ${env.cpu}, ${env.memGiB} GiB RAM, load ${env.loadavgStart.join(' ')}`);
+  const env = environment(fsType, say);
   say(`temp dir ${env.tmpdir} (${fsType}); ${args.gib} GiB database, ${args.logGib} GiB of log in ${args.logFileMiB} MiB generations ` +
     `(${CHANGES_PER_TX} x ${args.changeBytes}-byte changes per transaction), ${args.rounds} round(s)`);
 
-  const root = await mkdtemp(path.join(tmpdir(), 'esebackup-bench-restore-'));
-  const cleanup = (sig: NodeJS.Signals): void => {
-    for (const c of live) c.kill(sig);
-    rmSync(root, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', cleanup).once('SIGTERM', cleanup);
+  const root = await tempRoot('esebackup-bench-restore-');
   try {
     say('building the fixture: database, full backup, log, incremental backup...');
     const s = await buildSet(root, args);
@@ -299,10 +255,7 @@ async function main(): Promise<void> {
     if (!splits.every((x) => x.statusConsistent)) say('warning: a copy status event came after the checkpoint was written (see the JSON)');
     if (!rruns.every((x) => x.reopenedClean)) say('warning: a restored instance needed recovery when reopened');
 
-    const loadavgEnd = loadavg().map((x) => round(x, 2));
-    say('');
-    say(table());
-    say(`load average at the end: ${loadavgEnd.join(' ')}`);
+    const loadavgEnd = sayTable(say);
     if (args.json) {
       console.log(JSON.stringify({
         env: { ...env, loadavgEnd }, args,
@@ -315,7 +268,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(`restore bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  process.exit(1);
-});
+runMain('restore', main);

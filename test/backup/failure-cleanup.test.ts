@@ -54,6 +54,30 @@ async function expectPreviousSetIntact(prev: { bk: string; rows: string[]; fp: s
 
 const under = (dir: string) => (p: string) => p.startsWith(dir + path.sep);
 
+/** An atomic backup whose rename of <dir>/`from` fails with EIO leaves the source and the previous set in <dir>/new as they were. */
+async function expectAtomicRenameFailureHarmless(from: 'new' | 'temp'): Promise<void> {
+  const io = new FaultyFileSystem(nodeFileSystem);
+  const { inst, db } = await openInstance({ io });
+  await fill(db, 150);
+  const prev = await previousAtomicSet(inst);
+  await fill(db, 50, 'later');
+  const before = await sourceState(inst);
+  io.fail({ op: 'rename', path: (p) => p === path.join(prev.bk, from), code: 'EIO' });
+  await expectJetError(inst.backup(prev.bk, JET_bitBackupAtomic), 'JET_errDiskIO');
+  await expectSourceUntouched(inst, before);
+  await expectPreviousSetIntact(prev);
+}
+
+/** An instance on a FaultyFileSystem with 100 rows, a full backup of them in a fresh directory, and the rows it holds. */
+async function instanceWithFullBackup() {
+  const io = new FaultyFileSystem(nodeFileSystem);
+  const { inst, db } = await openInstance({ io });
+  await fill(db, 100);
+  const bk = await tmpDir();
+  await inst.backup(bk, 0);
+  return { io, inst, db, bk, atFull: await rowsOf(db) };
+}
+
 describe('backup: cleanup after a failure', function () {
   this.timeout(30_000);
   afterEach(async () => {
@@ -175,12 +199,7 @@ describe('backup: cleanup after a failure', function () {
     });
 
     it('EIO syncing a log an incremental backup adds leaves the set as it was, restorable', async () => {
-      const io = new FaultyFileSystem(nodeFileSystem);
-      const { inst, db } = await openInstance({ io });
-      await fill(db, 100);
-      const bk = await tmpDir();
-      await inst.backup(bk, 0);
-      const atFull = await rowsOf(db);
+      const { io, inst, db, bk, atFull } = await instanceWithFullBackup();
       const fp = await fingerprint(bk);
       await fill(db, 100, 'i');
       await inst.rollLog();
@@ -194,29 +213,11 @@ describe('backup: cleanup after a failure', function () {
     });
 
     it('atomic: a failed rename of new/ to old/ leaves the previous set in <dir>/new, restorable', async () => {
-      const io = new FaultyFileSystem(nodeFileSystem);
-      const { inst, db } = await openInstance({ io });
-      await fill(db, 150);
-      const prev = await previousAtomicSet(inst);
-      await fill(db, 50, 'later');
-      const before = await sourceState(inst);
-      io.fail({ op: 'rename', path: (p) => p === path.join(prev.bk, 'new'), code: 'EIO' });
-      await expectJetError(inst.backup(prev.bk, JET_bitBackupAtomic), 'JET_errDiskIO');
-      await expectSourceUntouched(inst, before);
-      await expectPreviousSetIntact(prev);
+      await expectAtomicRenameFailureHarmless('new');
     });
 
     it('atomic: a failed rename of temp/ to new/ leaves the previous set in <dir>/new, restorable', async () => {
-      const io = new FaultyFileSystem(nodeFileSystem);
-      const { inst, db } = await openInstance({ io });
-      await fill(db, 150);
-      const prev = await previousAtomicSet(inst);
-      await fill(db, 50, 'later');
-      const before = await sourceState(inst);
-      io.fail({ op: 'rename', path: (p) => p === path.join(prev.bk, 'temp'), code: 'EIO' });
-      await expectJetError(inst.backup(prev.bk, JET_bitBackupAtomic), 'JET_errDiskIO');
-      await expectSourceUntouched(inst, before);
-      await expectPreviousSetIntact(prev);
+      await expectAtomicRenameFailureHarmless('temp');
     });
 
     it('plain full: a failed directory sync after the manifest is renamed into place leaves no manifest without its files', async () => {
@@ -233,12 +234,7 @@ describe('backup: cleanup after a failure', function () {
     });
 
     it('incremental: a failed directory sync after the new manifest is renamed into place leaves a set that restores', async () => {
-      const io = new FaultyFileSystem(nodeFileSystem);
-      const { inst, db } = await openInstance({ io });
-      await fill(db, 100);
-      const bk = await tmpDir();
-      await inst.backup(bk, 0);
-      const atFull = await rowsOf(db);
+      const { io, inst, db, bk, atFull } = await instanceWithFullBackup();
       await fill(db, 100, 'i');
       const before = await sourceState(inst);
       io.fail({ op: 'syncDir', path: (p) => p === bk, code: 'EIO', after: 1, times: 1 });

@@ -7,12 +7,11 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { JET_bitBackupIncremental } from '../../src/backup/options.js';
-import { BackupPool } from '../../src/backup/pool.js';
+import type { BackupPool } from '../../src/backup/pool.js';
 import type { InstanceParams } from '../../src/engine/params.js';
 import { restoreDrill } from '../../src/restore/drill.js';
-import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
-import { closeOpened } from '../backup/failure-helpers.js';
-import { commitMany, copySet, flipPageByte, loadedSource, modelAt, usedPage } from './restore-helpers.js';
+import { tmpDir } from '../helpers/tmp-dir.js';
+import { commitMany, copySet, flipPageByte, loadedSource, modelAt, poolSuite, usedPage } from './restore-helpers.js';
 
 const ROWS = 1000;
 
@@ -21,12 +20,7 @@ const drillDirs = async () => (await readdir(tmpdir())).filter((n) => n.startsWi
 describe('restoreDrill', function () {
   this.timeout(60_000);
   let pool: BackupPool;
-  before(() => { pool = new BackupPool(); });
-  after(async () => { await pool.close(); });
-  afterEach(async () => {
-    await closeOpened();
-    await removeTmpDirs();
-  });
+  poolSuite((p) => { pool = p; });
 
   /** Full + incremental of a fresh instance; resolves to the set and the rows its tables hold. */
   async function makeSet(params: InstanceParams = {}): Promise<{ bdir: string; rows: number; tables: number }> {

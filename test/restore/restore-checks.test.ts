@@ -74,6 +74,17 @@ describe('restore: checks before anything is written', function () {
 
   const logFile = (dir: string, g: number) => path.join(dir, X.m.logs.find((l) => l.generation === g)!.name);
 
+  /** A copy of X's set with the middle generation g and g + 1 swapped by renaming. */
+  async function swappedGenerations(): Promise<{ set: string; g: number }> {
+    const set = await copySet(X.set);
+    const { generation: g } = middleLog(X.m);
+    const [a, b] = [logFile(set, g), logFile(set, g + 1)];
+    await rename(a, `${a}.x`);
+    await rename(b, a);
+    await rename(`${a}.x`, b);
+    return { set, g };
+  }
+
   it('the untouched set restores (the baseline the edits below break)', async () => {
     const dest = path.join(await tmpDir('chk-ok-'), 'inst');
     await restore(X.set, dest, { createPathIfNotExist: true, pool });
@@ -107,23 +118,13 @@ describe('restore: checks before anything is written', function () {
   });
 
   it('two generations of the instance swapped by renaming: refused at the CRC32C of the first one (JET_errLogReadVerifyFailure)', async () => {
-    const set = await copySet(X.set);
-    const { generation: g } = middleLog(X.m);
-    const [a, b] = [logFile(set, g), logFile(set, g + 1)];
-    await rename(a, `${a}.x`);
-    await rename(b, a);
-    await rename(`${a}.x`, b);
+    const { set, g } = await swappedGenerations();
     const e = await expectRefused(set, 'JET_errLogReadVerifyFailure', pool);
     expect(e.detail).to.include(`(generation ${g})`);
   });
 
   it('two generations swapped under a manifest that agrees with their CRC32C: JET_errGivenLogFileIsNotContiguous naming the generation out of place', async () => {
-    const set = await copySet(X.set);
-    const { generation: g } = middleLog(X.m);
-    const [a, b] = [logFile(set, g), logFile(set, g + 1)];
-    await rename(a, `${a}.x`);
-    await rename(b, a);
-    await rename(`${a}.x`, b);
+    const { set, g } = await swappedGenerations();
     await refreshLogCrcs(set);
     const e = await expectRefused(set, 'JET_errGivenLogFileIsNotContiguous', pool);
     expect(e.detail).to.include(`(generation ${g})`).and.to.include(`holds generation ${g + 1}, not ${g}`);

@@ -12,8 +12,8 @@
 import { expect } from 'chai';
 import { cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import type { BackupPool } from '../../src/backup/pool.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BackupPool } from '../../src/backup/pool.js';
 import { crc32c } from '../../src/checksum/crc32c.js';
 import type { Database } from '../../src/engine/database.js';
 import { Instance } from '../../src/engine/instance.js';
@@ -24,9 +24,10 @@ import { pageOffset } from '../../src/format/page.js';
 import { restore, type RestoreOptions, type RestoreResult } from '../../src/restore/restore.js';
 import { patterned } from '../helpers/bytes.js';
 import { expectJetError } from '../helpers/engine.js';
-import { tmpDir } from '../helpers/tmp-dir.js';
+import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
 import { Model, expectDatabaseEquals } from '../tables/table-helpers.js';
-import { SMALL, track } from '../backup/failure-helpers.js';
+import { SMALL, closeOpened, track } from '../backup/failure-helpers.js';
+import { writerLoops, type Writers } from '../fixtures/backup-model.js';
 import type { JetError, JetErrName } from '../../src/errors.js';
 
 export { SMALL };
@@ -97,30 +98,11 @@ export async function commitMany(db: Database, c: Counter, n: number): Promise<v
   for (let k = 0; k < n; k++) await commitNext(db, c, k % 3 === 0);
 }
 
-export interface Writers { stop(): Promise<void> }
+export type { Writers };
 
 /** `n` writers committing until stopped; stop() rejects with the first writer error. */
 export function startWriters(db: Database, c: Counter, n: number, pauseMs = 1): Writers {
-  let stopping = false;
-  let error: unknown;
-  const loops = Array.from({ length: n }, async (_, w) => {
-    for (let j = 0; !stopping && error === undefined; j++) {
-      try {
-        await commitNext(db, c, (w + j) % 3 === 0);
-      } catch (e) {
-        error ??= e;
-      }
-      if (pauseMs > 0) await sleep(pauseMs);
-      else await yieldToLoop();
-    }
-  });
-  return {
-    async stop() {
-      stopping = true;
-      await Promise.all(loops);
-      if (error !== undefined) throw error;
-    },
-  };
+  return writerLoops(n, pauseMs, (w, j) => commitNext(db, c, (w + j) % 3 === 0));
 }
 
 export async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
@@ -129,6 +111,21 @@ export async function waitFor(cond: () => boolean, what: string, ms = 20_000): P
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(2);
   }
+}
+
+/**
+ * Called in a describe: a BackupPool made before its tests (handed to `set`)
+ * and closed after them; after each test, the instances opened are closed and
+ * the temp dirs removed.
+ */
+export function poolSuite(set: (pool: BackupPool) => void): void {
+  let pool: BackupPool;
+  before(() => { pool = new BackupPool(); set(pool); });
+  after(async () => { await pool.close(); });
+  afterEach(async () => {
+    await closeOpened();
+    await removeTmpDirs();
+  });
 }
 
 /** A fresh source instance (tracked: closeOpened closes it) with main.edb preloaded. */

@@ -12,17 +12,18 @@ import {
   JET_bitBackupAtomic, JET_bitBackupIncremental, JET_snpRestore, JET_sntBegin, JET_sntComplete, JET_sntFail, JET_sntProgress,
   type BackupOptions, type BackupProgress,
 } from '../../src/backup/options.js';
-import { BackupPool } from '../../src/backup/pool.js';
+import type { BackupPool } from '../../src/backup/pool.js';
+import type { Database } from '../../src/engine/database.js';
 import { Instance } from '../../src/engine/instance.js';
 import { JET_errSuccess, JET_errReadVerifyFailure } from '../../src/errors.js';
 import { JetRestore, JetRestore2 } from '../../src/restore/jet-restore.js';
 import { restore } from '../../src/restore/restore.js';
 import { expectJetError } from '../helpers/engine.js';
-import { removeTmpDirs, tmpDir } from '../helpers/tmp-dir.js';
-import { closeOpened, fill, rowsOf, track } from '../backup/failure-helpers.js';
+import { tmpDir } from '../helpers/tmp-dir.js';
+import { fill, rowsOf, track } from '../backup/failure-helpers.js';
 import {
-  SMALL, commitMany, copySet, exists, expectRestoredState, flipPageByte, loadedSource, readSetManifest, restoreAndExpect,
-  startWriters, usedPage, waitFor,
+  SMALL, commitMany, copySet, exists, expectRestoredState, flipPageByte, loadedSource, poolSuite, readSetManifest, restoreAndExpect,
+  startWriters, usedPage, waitFor, type Counter,
 } from './restore-helpers.js';
 
 const ROWS = 1200;
@@ -32,12 +33,7 @@ type Call = { snp: number; snt: number; p: BackupProgress | undefined };
 describe('restore: round trips', function () {
   this.timeout(60_000);
   let pool: BackupPool;
-  before(() => { pool = new BackupPool(); });
-  after(async () => { await pool.close(); });
-  afterEach(async () => {
-    await closeOpened();
-    await removeTmpDirs();
-  });
+  poolSuite((p) => { pool = p; });
 
   const opts = (o: BackupOptions = {}): BackupOptions => ({ pool, ...o });
 
@@ -47,11 +43,35 @@ describe('restore: round trips', function () {
     return inst.backup(dir, grbit, undefined, opts());
   }
 
-  it('a full backup restores to exactly the committed state; the restored instance opens with nothing to redo, takes writes and backs up again', async () => {
+  /** A fresh source with `commits` transactions, then a quiet backup (`grbit`) into a new directory. */
+  async function sourceWithBackup(prefix: string, commits: number, grbit = 0) {
     const { inst, db, c } = await loadedSource(ROWS);
-    await commitMany(db, c, 60);
-    const bdir = await tmpDir('rt-full-');
-    const full = await quiet(inst, bdir);
+    const bdir = await tmpDir(prefix);
+    await commitMany(db, c, commits);
+    const backup = await quiet(inst, bdir, grbit);
+    return { inst, db, c, bdir, backup };
+  }
+
+  /**
+   * `writers` writers committing; once 40 more transactions have begun, `backup`
+   * runs. Resolves to the commit points the set may stand for: acknowledged
+   * before the backup (min) and begun by its end (max).
+   */
+  async function underWriters(db: Database, c: Counter, writers: number, backup: () => Promise<unknown>): Promise<{ min: number; max: number }> {
+    const w = startWriters(db, c, writers, 4);
+    try {
+      const base = c.begun;
+      await waitFor(() => c.begun >= base + 40, 'writes before the backup');
+      const min = c.acked;
+      await backup();
+      return { min, max: c.begun };
+    } finally {
+      await w.stop();
+    }
+  }
+
+  it('a full backup restores to exactly the committed state; the restored instance opens with nothing to redo, takes writes and backs up again', async () => {
+    const { inst, c, bdir, backup: full } = await sourceWithBackup('rt-full-', 60);
     const p = c.begun;
     await inst.close();
 
@@ -73,10 +93,7 @@ describe('restore: round trips', function () {
   });
 
   it('a full backup and two incrementals restore to exactly the state at the last incremental, replaying the full\'s first generation through the last one', async () => {
-    const { inst, db, c } = await loadedSource(ROWS);
-    const bdir = await tmpDir('rt-incr-');
-    await commitMany(db, c, 30);
-    const full = await quiet(inst, bdir);
+    const { inst, db, c, bdir, backup: full } = await sourceWithBackup('rt-incr-', 30);
     let last = full;
     for (const round of [1, 2]) {
       await commitMany(db, c, 120);
@@ -91,10 +108,7 @@ describe('restore: round trips', function () {
   });
 
   it('atomic backups replace the older set: restoring the backup directory finds new/ and gives the newest state, and an incremental added to new/ restores too', async () => {
-    const { inst, db, c } = await loadedSource(ROWS);
-    const bdir = await tmpDir('rt-atomic-');
-    await commitMany(db, c, 30);
-    await quiet(inst, bdir, JET_bitBackupAtomic);
+    const { inst, db, c, bdir } = await sourceWithBackup('rt-atomic-', 30, JET_bitBackupAtomic);
     const first = c.begun;
     expect((await restoreAndExpect(bdir, ROWS, first, first, 'first atomic backup', { pool })).result.setDir).to.equal(path.join(bdir, 'new'));
 
@@ -111,10 +125,7 @@ describe('restore: round trips', function () {
   });
 
   it('an atomic swap cut off after new/ became old/ (only old/ holds a set) still restores that set', async () => {
-    const { inst, db, c } = await loadedSource(ROWS);
-    const bdir = await tmpDir('rt-old-');
-    await commitMany(db, c, 30);
-    await quiet(inst, bdir, JET_bitBackupAtomic);
+    const { inst, c, bdir } = await sourceWithBackup('rt-old-', 30, JET_bitBackupAtomic);
     await inst.close();
     await rename(path.join(bdir, 'new'), path.join(bdir, 'old'));
     const { result } = await restoreAndExpect(bdir, ROWS, c.begun, c.begun, 'set found in old/', { pool });
@@ -127,19 +138,8 @@ describe('restore: round trips', function () {
     await inst.checkpoint();
     let prev = 0;
     for (const grbit of [0, JET_bitBackupIncremental, JET_bitBackupIncremental]) {
-      const w = startWriters(db, c, 3, 4);
-      let min: number;
-      let max: number;
-      try {
-        const base = c.begun;
-        await waitFor(() => c.begun >= base + 40, 'writes before the backup');
-        min = c.acked;
-        await inst.backup(bdir, grbit, undefined, opts({ rateBytesPerSec: grbit === 0 ? 4e6 : 8e6 }));
-        max = c.begun;
-        expect(max, 'writers committed while the backup ran').to.be.greaterThan(min);
-      } finally {
-        await w.stop();
-      }
+      const { min, max } = await underWriters(db, c, 3, () => inst.backup(bdir, grbit, undefined, opts({ rateBytesPerSec: grbit === 0 ? 4e6 : 8e6 })));
+      expect(max, 'writers committed while the backup ran').to.be.greaterThan(min);
       const what = grbit === 0 ? 'full backup under writers' : 'incremental under writers';
       const { p } = await restoreAndExpect(bdir, ROWS, min, max, what, { pool });
       expect(p, `${what}: the set moved forward`).to.be.at.least(prev);
@@ -158,18 +158,7 @@ describe('restore: round trips', function () {
     const bdir = await tmpDir('rt-busy-atomic-');
     await inst.checkpoint();
     for (const round of [1, 2]) {
-      const w = startWriters(db, c, 2, 4);
-      let min: number;
-      let max: number;
-      try {
-        const base = c.begun;
-        await waitFor(() => c.begun >= base + 40, 'writes before the backup');
-        min = c.acked;
-        await inst.backup(bdir, JET_bitBackupAtomic, undefined, opts({ rateBytesPerSec: 4e6 }));
-        max = c.begun;
-      } finally {
-        await w.stop();
-      }
+      const { min, max } = await underWriters(db, c, 2, () => inst.backup(bdir, JET_bitBackupAtomic, undefined, opts({ rateBytesPerSec: 4e6 })));
       await restoreAndExpect(bdir, ROWS, min, max, `atomic backup ${round} under writers`, { pool });
     }
     await quiet(inst, bdir, JET_bitBackupIncremental);
@@ -217,10 +206,7 @@ describe('restore: round trips', function () {
   });
 
   it('JetRestore2(sz, dest, pfn) resolves to JET_errSuccess and restores the same state, calling pfn with JET_snpRestore', async () => {
-    const { inst, db, c } = await loadedSource(ROWS);
-    await commitMany(db, c, 40);
-    const bdir = await tmpDir('rt-jet2-');
-    await quiet(inst, bdir);
+    const { inst, c, bdir } = await sourceWithBackup('rt-jet2-', 40);
     await inst.close();
     const dest = path.join(await tmpDir('rt-jet2-dest-'), 'a', 'b');
     const snps: number[] = [];
@@ -247,10 +233,7 @@ describe('restore: round trips', function () {
   });
 
   it('status: JET_snpRestore with Begin first, non-decreasing Progress, and Complete last with done = total', async () => {
-    const { inst, db, c } = await loadedSource(ROWS);
-    await commitMany(db, c, 40);
-    const bdir = await tmpDir('rt-status-');
-    await quiet(inst, bdir);
+    const { inst, db, c, bdir } = await sourceWithBackup('rt-status-', 40);
     await commitMany(db, c, 100);
     await quiet(inst, bdir, JET_bitBackupIncremental);
     await inst.close();
@@ -277,10 +260,7 @@ describe('restore: round trips', function () {
   });
 
   it('status: a failing restore ends with Fail carrying the error, and never reports Complete', async () => {
-    const { inst, db, c } = await loadedSource(ROWS);
-    await commitMany(db, c, 20);
-    const bdir = await tmpDir('rt-status-fail-');
-    await quiet(inst, bdir);
+    const { inst, bdir } = await sourceWithBackup('rt-status-fail-', 20);
     await inst.close();
     const set = await copySet(bdir);
     const file = path.join(set, 'main.edb');
